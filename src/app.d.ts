@@ -1,0 +1,13 @@
+// See https://svelte.dev/docs/kit/types#app.d.ts
+import type { Identity } from '$server/trpc';
+
+declare global {
+	namespace App {
+		interface Locals {
+			/** The signed-in agent, from the session cookie; null when there is none or it is invalid. */
+			agent: Identity | null;
+		}
+	}
+}
+
+export {};

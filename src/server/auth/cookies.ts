@@ -1,0 +1,31 @@
+/** The agent session cookie: HttpOnly, SameSite=Lax, signed (see tokens.ts). */
+
+import { SESSION_COOKIE } from '../../lib/protocol';
+
+export { SESSION_COOKIE };
+
+export function serializeSessionCookie(
+	token: string | null,
+	options: { maxAgeSeconds: number; secure: boolean }
+): string {
+	const parts = [
+		`${SESSION_COOKIE}=${token ?? ''}`,
+		'Path=/',
+		'HttpOnly',
+		'SameSite=Lax',
+		`Max-Age=${token ? options.maxAgeSeconds : 0}`
+	];
+	if (options.secure) parts.push('Secure');
+	return parts.join('; ');
+}
+
+export function readCookie(header: string | null | undefined, name: string): string | null {
+	if (!header) return null;
+	for (const part of header.split(';')) {
+		const eq = part.indexOf('=');
+		if (eq > 0 && part.slice(0, eq).trim() === name) {
+			return decodeURIComponent(part.slice(eq + 1).trim()) || null;
+		}
+	}
+	return null;
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { issueToken, verifyToken } from './tokens';
+
+const secret = 'unit-secret-unit-secret-unit-secret-0000';
+const claims = {
+	kind: 'visitor' as const,
+	sub: '11111111-1111-4111-8111-111111111111',
+	ws: '22222222-2222-4222-8222-222222222222'
+};
+
+describe('signed tokens', () => {
+	it('verifies a genuine token', () => {
+		const token = issueToken(claims, secret, 60);
+		expect(verifyToken(token, 'visitor', secret)).toMatchObject(claims);
+	});
+
+	it('refuses a token whose body was changed (someone else’s id)', () => {
+		const token = issueToken(claims, secret, 60);
+		const [, signature] = token.split('.');
+		const forged = Buffer.from(
+			JSON.stringify({ ...claims, sub: '33333333-3333-4333-8333-333333333333', exp: 9e9 })
+		).toString('base64url');
+		expect(verifyToken(`${forged}.${signature}`, 'visitor', secret)).toBeNull();
+	});
+
+	it('refuses a flipped signature, another secret, garbage and an expired token', () => {
+		const token = issueToken(claims, secret, 60);
+		const flipped = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA');
+		expect(verifyToken(flipped, 'visitor', secret)).toBeNull();
+		expect(verifyToken(token, 'visitor', `${secret}-other`)).toBeNull();
+		expect(verifyToken('not-a-token', 'visitor', secret)).toBeNull();
+		expect(verifyToken(`${token}.extra`, 'visitor', secret)).toBeNull();
+		const old = issueToken(claims, secret, 60, Date.now() - 120_000);
+		expect(verifyToken(old, 'visitor', secret)).toBeNull();
+	});
+
+	it('does not let a visitor token pass as an agent session', () => {
+		const token = issueToken(claims, secret, 60);
+		expect(verifyToken(token, 'agent', secret)).toBeNull();
+	});
+});

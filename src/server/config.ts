@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every variable is documented in the README's
+ * configuration table; a bad value stops start-up with a message naming the variable.
+ */
+
+/** Marked as a demo default on purpose: production must set SESSION_SECRET. */
+export const DEMO_SESSION_SECRET = 'demo-only-secret-change-me-in-production-0123456789';
+
+const ms = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const flag = (fallback: boolean) =>
+	z
+		.enum(['true', 'false', '1', '0', 'yes', 'no'])
+		.default(fallback ? 'true' : 'false')
+		.transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+	NODE_ENV: z.string().default('development'),
+	/** Postgres; unset -> localhost:5432 if it answers, else the embedded Postgres. */
+	DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+	/** Redis; unset -> localhost:6379 if it answers, else the single-process presence backend. */
+	REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+	/** HMAC key for session cookies and visitor tokens (at least 32 characters). */
+	SESSION_SECRET: z.string().min(32).default(DEMO_SESSION_SECRET),
+	PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+	/** Every Redis key and channel starts with this (tests isolate by prefix). */
+	REDIS_KEY_PREFIX: z
+		.string()
+		.regex(/^[A-Za-z0-9:_.-]*$/)
+		.default('presence:'),
+	/** A Redis command that has not answered by then fails (presence reads then say offline). */
+	REDIS_COMMAND_TIMEOUT_MS: ms(1000, 50),
+	PRESENCE_GRACE_MS: ms(3000),
+	PRESENCE_HEARTBEAT_INTERVAL_MS: ms(25_000, 100),
+	PRESENCE_HEARTBEAT_TIMEOUT_MS: ms(60_000, 200),
+	PRESENCE_LEASE_TTL_MS: ms(5000, 100),
+	PRESENCE_SWEEP_INTERVAL_MS: ms(1000, 10),
+	/** Events a stream may have queued before it is closed (the client resyncs). */
+	STREAM_QUEUE_LIMIT: z.coerce.number().int().min(1).default(1000),
+	/** Where the embedded Postgres keeps its data, and its port. */
+	EMBEDDED_PG_DIR: z.string().default('.data/postgres'),
+	EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+	/** Runs migrations at start-up. */
+	MIGRATE_ON_START: flag(true),
+	/** Seeds the demo workspace at start-up (idempotent). */
+	SEED_DEMO: flag(false),
+	/** Session cookie gets `Secure` (set when served over HTTPS). */
+	COOKIE_SECURE: flag(false)
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+	constructor(readonly problems: string[]) {
+		super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+		this.name = 'ConfigError';
+	}
+}
+
+/** Parses the environment; empty strings count as unset. Throws `ConfigError` naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+	const cleaned = Object.fromEntries(
+		Object.entries(env).filter(([, value]) => value !== undefined && value !== '')
+	);
+	const parsed = schema.safeParse(cleaned);
+	if (!parsed.success) {
+		throw new ConfigError(
+			parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+		);
+	}
+	if (parsed.data.PRESENCE_HEARTBEAT_INTERVAL_MS >= parsed.data.PRESENCE_HEARTBEAT_TIMEOUT_MS) {
+		throw new ConfigError([
+			`PRESENCE_HEARTBEAT_INTERVAL_MS: must be lower than PRESENCE_HEARTBEAT_TIMEOUT_MS (${parsed.data.PRESENCE_HEARTBEAT_TIMEOUT_MS})`
+		]);
+	}
+	return parsed.data;
+}

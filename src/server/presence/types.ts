@@ -1,0 +1,97 @@
+/**
+ * The presence engine's public shape (DESIGN.md sections 2 and 3).
+ *
+ * Two backends implement `PresenceEngine`: the Redis one (any number of nodes) and the
+ * single-process one (the embedded default). Both pass the same contract suite.
+ * Routers and streams depend only on this file.
+ */
+
+/** The page a visitor is on, reported by the widget. */
+export interface CurrentPage {
+	url: string;
+	title: string;
+}
+
+/** Who a connection belongs to. Every key is hash-tagged by `workspaceId`. */
+export interface PersonRef {
+	workspaceId: string;
+	userId: string;
+}
+
+/**
+ * What the engine knows of one person, independent of who is looking.
+ * Routers turn it into a viewer-relative `PresenceUpdate` (status online/active/offline).
+ */
+export interface PresenceState {
+	userId: string;
+	isOnline: boolean;
+	/** The conversation the person is focused on (chat open and visible), or null. */
+	focusConversationId: string | null;
+	/** Only while online; null otherwise. */
+	currentPage: CurrentPage | null;
+	/** When the person was last seen going offline (or came online), epoch ms; null if never. */
+	lastSeenAt: number | null;
+	/** Only grows, across nodes and across a Redis restart. 0 = never seen. */
+	version: number;
+}
+
+/** A viewer-visible change, as published on the workspace's bus channel. */
+export interface PresenceChange extends PresenceState {
+	workspaceId: string;
+}
+
+/** Timings, all in milliseconds. */
+export interface PresenceTimings {
+	/** Offline waits this long after the last connection closes; 0 = at once. */
+	graceMs: number;
+	/** A connection with no heartbeat for this long is dead. */
+	heartbeatTimeoutMs: number;
+	/** A node whose lease is older than this is dead; its connections expire at once. */
+	leaseTtlMs: number;
+	/** How often each node sweeps. */
+	sweepIntervalMs: number;
+}
+
+/** Where `last_seen_at` is persisted (Postgres in the app). Failures are logged and retried by the engine. */
+export interface LastSeenStore {
+	write(entries: { workspaceId: string; userId: string; at: Date }[]): Promise<void>;
+}
+
+export type PresenceListener = (change: PresenceChange) => void;
+
+export interface PresenceEngine {
+	/** This node's id (lease key, connection ownership). */
+	readonly nodeId: string;
+
+	/** Registers a new connection; emits online if the person was offline. */
+	connect(person: PersonRef): Promise<{ connectionId: string; change: PresenceChange | null }>;
+	/** Extends the connection's deadline; works on any node. Returns false when the connection is unknown or dead. */
+	heartbeat(connectionId: string): Promise<boolean>;
+	/** Closes a connection; the person goes offline after the grace if it was their last. */
+	disconnect(connectionId: string): Promise<PresenceChange | null>;
+	/** Focus a conversation (null = blur). */
+	focus(connectionId: string, conversationId: string | null): Promise<PresenceChange | null>;
+	/** Report the current page. */
+	page(connectionId: string, page: CurrentPage): Promise<PresenceChange | null>;
+
+	/** Who holds this connection, or null when it is unknown or dead (authorization of heartbeat/focus/page). */
+	owner(connectionId: string): Promise<PersonRef | null>;
+
+	/** State of up to 1,000 people of one workspace in ONE Redis round trip. Failure -> everyone offline. */
+	read(workspaceId: string, userIds: readonly string[]): Promise<Map<string, PresenceState>>;
+	isOnline(workspaceId: string, userId: string): Promise<boolean>;
+
+	/** Local fan-out of the workspace's changes until `signal` aborts. Per person, versions arrive increasing. */
+	listen(workspaceId: string, listener: PresenceListener, signal: AbortSignal): void;
+
+	/**
+	 * Calls `onExpired` once if the engine declares this connection dead (heartbeat timeout,
+	 * or its node's lease lapsed) so the stream holding it can close. Stops at `signal`.
+	 */
+	watchExpiry(connectionId: string, onExpired: () => void, signal: AbortSignal): void;
+
+	/** Starts the sweeper and the lease. */
+	start(): Promise<void>;
+	/** Graceful stop: disconnects this node's connections (with grace), stops timers, releases the lease. */
+	stop(): Promise<void>;
+}

@@ -1,0 +1,126 @@
+import type { Kysely } from 'kysely';
+import type { Redis } from 'ioredis';
+import { loadConfig, type Config } from './config';
+import { connectConfiguredDatabase } from './db/connect';
+import { createLastSeenStore } from './db/last-seen';
+import { migrateToLatest } from './db/migrate';
+import type { Database } from './db/schema';
+import { seedDemo } from './db/seed';
+import { MemoryPresenceEngine, RedisPresenceEngine } from './presence';
+import type { PresenceEngine, PresenceTimings } from './presence/types';
+import { createRedisClient, probeRedis } from './redis/clients';
+
+/**
+ * Everything a request needs, built once per process: the database, Redis, the presence engine.
+ * Routers reach these through the tRPC context, never through module globals.
+ */
+export interface Services {
+	config: Config;
+	db: Kysely<Database>;
+	presence: PresenceEngine;
+	/** The command client, or null when the single-process backend is in use. */
+	redis: Redis | null;
+	/** Aborted when the node shuts down: every stream ends so its client reconnects to another node. */
+	shutdownSignal: AbortSignal;
+	/** Graceful stop: presence first (its connections get their grace), then Redis and Postgres. */
+	close(): Promise<void>;
+}
+
+export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export function timingsFrom(config: Config): PresenceTimings {
+	return {
+		graceMs: config.PRESENCE_GRACE_MS,
+		heartbeatTimeoutMs: config.PRESENCE_HEARTBEAT_TIMEOUT_MS,
+		leaseTtlMs: config.PRESENCE_LEASE_TTL_MS,
+		sweepIntervalMs: config.PRESENCE_SWEEP_INTERVAL_MS
+	};
+}
+
+export interface StartOptions {
+	/** Probed when DATABASE_URL / REDIS_URL are unset (tests point these at unused ports). */
+	localPostgresUrl?: string;
+	localRedisUrl?: string;
+	logger?: Pick<Console, 'info' | 'warn' | 'error'>;
+}
+
+export async function startServices(config: Config, options: StartOptions = {}): Promise<Services> {
+	const logger = options.logger ?? console;
+	const database = await connectConfiguredDatabase(config, {
+		localUrl: options.localPostgresUrl,
+		logger
+	});
+	logger.info(`[db] postgres: ${database.describe}${database.embedded ? ' (embedded)' : ''}`);
+	if (config.MIGRATE_ON_START) {
+		const applied = await migrateToLatest(database.db);
+		if (applied.length) logger.info(`[db] migrated: ${applied.join(', ')}`);
+	}
+	if (config.SEED_DEMO) await seedDemo(database.db, logger);
+
+	const lastSeen = createLastSeenStore(database.db);
+	const timings = timingsFrom(config);
+	const redisUrl =
+		config.REDIS_URL ??
+		((await probeRedis(options.localRedisUrl ?? LOCAL_REDIS_URL))
+			? (options.localRedisUrl ?? LOCAL_REDIS_URL)
+			: undefined);
+
+	let redis: Redis | null = null;
+	let subscriber: Redis | null = null;
+	let presence: PresenceEngine;
+	if (redisUrl) {
+		redis = createRedisClient(redisUrl, {
+			commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+			name: 'presence-commands'
+		});
+		subscriber = createRedisClient(redisUrl, {
+			commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+			name: 'presence-bus'
+		});
+		await Promise.all([redis.connect(), subscriber.connect()]);
+		presence = new RedisPresenceEngine({
+			redis,
+			subscriber,
+			keyPrefix: config.REDIS_KEY_PREFIX,
+			timings,
+			lastSeen,
+			logger
+		});
+		logger.info(`[presence] redis backend at ${redisUrl}`);
+	} else {
+		presence = new MemoryPresenceEngine({ timings, lastSeen, logger });
+		logger.info(
+			'[presence] no REDIS_URL and no Redis on localhost:6379: using the single-process presence backend (one node only)'
+		);
+	}
+	await presence.start();
+
+	const shutdown = new AbortController();
+	return {
+		config,
+		db: database.db,
+		presence,
+		redis,
+		shutdownSignal: shutdown.signal,
+		async close() {
+			shutdown.abort(new Error('node shutting down'));
+			await presence.stop();
+			redis?.disconnect();
+			subscriber?.disconnect();
+			await database.close();
+		}
+	};
+}
+
+const SERVICES = Symbol.for('presence.services');
+type Holder = { [SERVICES]?: Promise<Services> };
+
+/** The process's services, started on first use. A globalThis singleton so dev reloads reuse them. */
+export function getServices(): Promise<Services> {
+	const holder = globalThis as Holder;
+	holder[SERVICES] ??= startServices(loadConfig()).catch((error: unknown) => {
+		delete holder[SERVICES];
+		throw error;
+	});
+	return holder[SERVICES];
+}

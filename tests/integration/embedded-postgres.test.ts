@@ -1,0 +1,35 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { connectDatabase } from '../../src/server/db/connect';
+import { migrateToLatest } from '../../src/server/db/migrate';
+
+describe('embedded Postgres (DESIGN section 7)', () => {
+	it('starts when DATABASE_URL is unset and nothing answers on the local port', async () => {
+		const dir = await mkdtemp(path.join(tmpdir(), 'presence-embedded-'));
+		// As root, Postgres runs as a `postgres` user that must be able to enter the folder.
+		await chmod(dir, 0o755);
+		const logs: string[] = [];
+		const handle = await connectDatabase({
+			// Port 1 never has a Postgres: this is "nothing on localhost:5432".
+			localUrl: 'postgres://postgres@127.0.0.1:1/presence',
+			embeddedDir: path.join(dir, 'pg'),
+			embeddedPort: 20_000 + Math.floor(Math.random() * 20_000),
+			logger: { info: (line: string) => logs.push(line), warn: () => {} }
+		});
+		try {
+			expect(handle.embedded).toBe(true);
+			expect(logs.join('\n')).toMatch(/embedded Postgres/);
+			expect(await migrateToLatest(handle.db)).toEqual(['0001_initial']);
+			const row = await sql<{ n: number }>`select count(*)::int as n from workspaces`.execute(
+				handle.db
+			);
+			expect(row.rows[0]?.n).toBe(0);
+		} finally {
+			await handle.close();
+			await rm(dir, { recursive: true, force: true });
+		}
+	});
+});

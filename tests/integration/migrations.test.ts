@@ -1,0 +1,76 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKysely } from '../../src/server/db/connect';
+import { migrateToLatest } from '../../src/server/db/migrate';
+import { seedDemo, DEMO_AGENTS } from '../../src/server/db/seed';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+describe('migrations', () => {
+	let database: TestDatabase;
+	let db: ReturnType<typeof createKysely>;
+
+	beforeAll(async () => {
+		database = await createTestDatabase();
+		db = createKysely(database.url, 2);
+	});
+	afterAll(async () => {
+		await db.destroy();
+		await database.drop();
+	});
+
+	it('build every table from an empty database', async () => {
+		const applied = await migrateToLatest(db);
+		expect(applied).toEqual(['0001_initial']);
+		const tables = await sql<{ table_name: string }>`
+			select table_name from information_schema.tables
+			where table_schema = 'public' and table_name not like 'kysely_%' order by table_name
+		`.execute(db);
+		expect(tables.rows.map((r) => r.table_name)).toEqual([
+			'conversation_participants',
+			'conversations',
+			'messages',
+			'users',
+			'workspaces'
+		]);
+	});
+
+	it('are a no-op when run again', async () => {
+		expect(await migrateToLatest(db)).toEqual([]);
+	});
+
+	it('seed the demo once, however often seeding runs', async () => {
+		const quiet = { info: () => {} };
+		await seedDemo(db, quiet);
+		await seedDemo(db, quiet);
+		const agents = await db
+			.selectFrom('users')
+			.select('email')
+			.where('kind', '=', 'agent')
+			.execute();
+		expect(agents.map((a) => a.email).sort()).toEqual(DEMO_AGENTS.map((a) => a.email).sort());
+		const conversations = await db.selectFrom('conversations').select('id').execute();
+		expect(conversations.length).toBeGreaterThanOrEqual(3);
+	});
+
+	it('refuse an agent without credentials and a second agent with the same email', async () => {
+		const ws = await db.selectFrom('workspaces').select('id').executeTakeFirstOrThrow();
+		await expect(
+			db
+				.insertInto('users')
+				.values({ workspace_id: ws.id, kind: 'agent', display_name: 'No password' })
+				.execute()
+		).rejects.toThrow(/agents_have_credentials/);
+		await expect(
+			db
+				.insertInto('users')
+				.values({
+					workspace_id: ws.id,
+					kind: 'agent',
+					display_name: 'Copy',
+					email: DEMO_AGENTS[0].email.toUpperCase(),
+					password_hash: 'x'
+				})
+				.execute()
+		).rejects.toThrow(/users_agent_email/);
+	});
+});
