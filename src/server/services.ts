@@ -8,6 +8,12 @@ import type { Database } from './db/schema';
 import { seedDemo } from './db/seed';
 import { MemoryPresenceEngine, RedisPresenceEngine } from './presence';
 import type { PresenceEngine, PresenceTimings } from './presence/types';
+import { MemoryEventBus } from './events/memory-bus';
+import { RedisEventBus } from './events/redis-bus';
+import type { EventBus } from './events/types';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './limits/rate-limiter';
+import { Metrics } from './metrics';
+import { MemoryPreviewStore, RedisPreviewStore, type PreviewStore } from './previews/store';
 import { createRedisClient, probeRedis } from './redis/clients';
 
 /**
@@ -18,6 +24,11 @@ export interface Services {
 	config: Config;
 	db: Kysely<Database>;
 	presence: PresenceEngine;
+	/** Messages, read marks, new conversations, previews: to every node's streams. */
+	events: EventBus;
+	previews: PreviewStore;
+	limiter: RateLimiter;
+	metrics: Metrics;
 	/** The command client, or null when the single-process backend is in use. */
 	redis: Redis | null;
 	/** Aborted when the node shuts down: every stream ends so its client reconnects to another node. */
@@ -68,6 +79,9 @@ export async function startServices(config: Config, options: StartOptions = {}):
 	let redis: Redis | null = null;
 	let subscriber: Redis | null = null;
 	let presence: PresenceEngine;
+	let events: EventBus;
+	let previews: PreviewStore;
+	let limiter: RateLimiter;
 	if (redisUrl) {
 		redis = createRedisClient(redisUrl, {
 			commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
@@ -86,9 +100,19 @@ export async function startServices(config: Config, options: StartOptions = {}):
 			lastSeen,
 			logger
 		});
+		events = new RedisEventBus({
+			publisher: redis,
+			subscriber,
+			keyPrefix: config.REDIS_KEY_PREFIX
+		});
+		previews = new RedisPreviewStore(redis, config.REDIS_KEY_PREFIX);
+		limiter = new RedisRateLimiter(redis, config.REDIS_KEY_PREFIX);
 		logger.info(`[presence] redis backend at ${redisUrl}`);
 	} else {
 		presence = new MemoryPresenceEngine({ timings, lastSeen, logger });
+		events = new MemoryEventBus();
+		previews = new MemoryPreviewStore();
+		limiter = new MemoryRateLimiter();
 		logger.info(
 			'[presence] no REDIS_URL and no Redis on localhost:6379: using the single-process presence backend (one node only)'
 		);
@@ -100,11 +124,16 @@ export async function startServices(config: Config, options: StartOptions = {}):
 		config,
 		db: database.db,
 		presence,
+		events,
+		previews,
+		limiter,
+		metrics: new Metrics(),
 		redis,
 		shutdownSignal: shutdown.signal,
 		async close() {
 			shutdown.abort(new Error('node shutting down'));
 			await presence.stop();
+			await events.close();
 			redis?.disconnect();
 			subscriber?.disconnect();
 			await database.close();

@@ -31,7 +31,7 @@ export async function createVisitorWithConversation(
 	db: Kysely<Database>,
 	workspaceId: string,
 	displayName: string
-): Promise<{ visitorId: string; conversationId: string }> {
+): Promise<{ visitorId: string; conversationId: string; participantIds: string[] }> {
 	return db.transaction().execute(async (trx) => {
 		const visitor = await trx
 			.insertInto('users')
@@ -49,16 +49,12 @@ export async function createVisitorWithConversation(
 			.where('workspace_id', '=', workspaceId)
 			.where('kind', '=', 'agent')
 			.execute();
+		const participantIds = [visitor.id, ...agents.map((a) => a.id)];
 		await trx
 			.insertInto('conversation_participants')
-			.values(
-				[visitor.id, ...agents.map((a) => a.id)].map((user_id) => ({
-					conversation_id: conversation.id,
-					user_id
-				}))
-			)
+			.values(participantIds.map((user_id) => ({ conversation_id: conversation.id, user_id })))
 			.execute();
-		return { visitorId: visitor.id, conversationId: conversation.id };
+		return { visitorId: visitor.id, conversationId: conversation.id, participantIds };
 	});
 }
 

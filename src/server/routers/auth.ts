@@ -4,6 +4,7 @@ import { verifyPassword } from '../auth/password';
 import { issueToken, SESSION_TTL_SECONDS } from '../auth/tokens';
 import { findAgentByEmail, findUser } from '../db/people';
 import { agentProcedure, publicProcedure, router } from '../trpc';
+import { rateLimit } from './guards';
 
 export interface AgentProfile {
 	id: string;
@@ -21,6 +22,7 @@ export const authRouter = router({
 			})
 		)
 		.mutation(async ({ ctx, input }): Promise<AgentProfile> => {
+			await rateLimit(ctx, 'login', ctx.clientKey);
 			const agent = await findAgentByEmail(ctx.services.db, input.email);
 			const ok =
 				agent?.password_hash && (await verifyPassword(input.password, agent.password_hash));

@@ -8,6 +8,7 @@ import {
 	latestConversationOf
 } from '../db/people';
 import { publicProcedure, router } from '../trpc';
+import { rateLimit } from './guards';
 
 export const widgetRouter = router({
 	/**
@@ -51,15 +52,26 @@ export const widgetRouter = router({
 					};
 				}
 			}
+			await rateLimit(ctx, 'session', ctx.clientKey);
 			const displayName = `Visitor ${Math.floor(1000 + Math.random() * 9000)}`;
 			const created = await createVisitorWithConversation(db, workspace.id, displayName);
+			// Agents' open streams learn of the new conversation (and so of this visitor's presence).
+			await ctx.services.events
+				.publish(workspace.id, {
+					type: 'conversation',
+					conversationId: created.conversationId,
+					recipients: created.participantIds,
+					visitorId: created.visitorId
+				})
+				.catch(() => {});
 			return {
 				visitorToken: issueToken(
 					{ kind: 'visitor', sub: created.visitorId, ws: workspace.id },
 					config.SESSION_SECRET,
 					VISITOR_TTL_SECONDS
 				),
-				...created,
+				visitorId: created.visitorId,
+				conversationId: created.conversationId,
 				displayName
 			};
 		})

@@ -1,0 +1,51 @@
+/**
+ * The types of the public contract (DESIGN section 4) shared by server, inbox and other clients.
+ * Dates travel as ISO strings (no transformer), so any client can read them without superjson.
+ */
+
+/** Relative to the viewer: `online` = chatting with the viewer (focused on a shared conversation). */
+export type PresenceStatus = 'online' | 'active' | 'offline';
+
+export interface CurrentPage {
+	url: string;
+	title: string;
+}
+
+export interface PresenceUpdate {
+	userId: string;
+	isOnline: boolean;
+	status: PresenceStatus;
+	focusConversationId: string | null;
+	/** ISO timestamp, or null if never seen. */
+	lastSeenAt: string | null;
+	/** Visitors only, and only while online. */
+	currentPage: CurrentPage | null;
+	/** Only grows per person; drop an update whose version is not newer than the one held. */
+	version: number;
+}
+
+/** The presence fields every API that returns a person carries. */
+export type PresenceFields = Pick<
+	PresenceUpdate,
+	'isOnline' | 'status' | 'lastSeenAt' | 'currentPage' | 'version'
+>;
+
+export interface ChatMessage {
+	id: string;
+	conversationId: string;
+	senderId: string;
+	senderName: string;
+	body: string;
+	/** ISO timestamp. */
+	createdAt: string;
+}
+
+export type StreamEvent =
+	| { type: 'ready'; connectionId: string; snapshot: PresenceUpdate[] }
+	| ({ type: 'presence' } & PresenceUpdate)
+	| { type: 'message'; conversationId: string; message: ChatMessage }
+	| { type: 'read'; conversationId: string; readerId: string; at: string }
+	/** A visitor sent a new page preview: fetch it with `presence.previewImage`. */
+	| { type: 'preview'; userId: string; at: string }
+	/** A new conversation the receiver takes part in (a new visitor arrived). */
+	| { type: 'conversation'; conversationId: string; visitorId: string };

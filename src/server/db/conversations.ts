@@ -1,0 +1,119 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema';
+
+/** Reads of conversations and their participants (SQL only; presence is filled in by routers). */
+
+export async function conversationInWorkspace(db: Kysely<Database>, conversationId: string) {
+	return db
+		.selectFrom('conversations')
+		.select(['id', 'workspace_id', 'visitor_id'])
+		.where('id', '=', conversationId)
+		.executeTakeFirst();
+}
+
+export async function isParticipant(db: Kysely<Database>, conversationId: string, userId: string) {
+	const row = await db
+		.selectFrom('conversation_participants')
+		.select('user_id')
+		.where('conversation_id', '=', conversationId)
+		.where('user_id', '=', userId)
+		.executeTakeFirst();
+	return row !== undefined;
+}
+
+export async function participantsOf(db: Kysely<Database>, conversationId: string) {
+	return db
+		.selectFrom('conversation_participants as p')
+		.innerJoin('users as u', 'u.id', 'p.user_id')
+		.select(['u.id', 'u.kind', 'u.display_name', 'u.last_seen_at', 'p.last_read_at'])
+		.where('p.conversation_id', '=', conversationId)
+		.orderBy('u.kind')
+		.orderBy('u.display_name')
+		.execute();
+}
+
+/** Ids of the conversations a person takes part in (stream status: "chatting with me"). */
+export async function conversationIdsOf(db: Kysely<Database>, userId: string): Promise<string[]> {
+	const rows = await db
+		.selectFrom('conversation_participants')
+		.select('conversation_id')
+		.where('user_id', '=', userId)
+		.execute();
+	return rows.map((r) => r.conversation_id);
+}
+
+/**
+ * Everyone a person may see (DESIGN section 6): for an agent, the workspace's agents and the
+ * visitors of its conversations; for a visitor, the participants of their conversations.
+ */
+export async function audienceOf(
+	db: Kysely<Database>,
+	viewer: { kind: 'agent' | 'visitor'; userId: string; workspaceId: string },
+	/** Only these of them (a status lookup), instead of everyone. */
+	onlyIds?: readonly string[]
+) {
+	const sharing = db
+		.selectFrom('conversation_participants as mine')
+		.innerJoin(
+			'conversation_participants as other',
+			'other.conversation_id',
+			'mine.conversation_id'
+		)
+		.select('other.user_id')
+		.where('mine.user_id', '=', viewer.userId);
+	let query = db
+		.selectFrom('users')
+		.select(['id', 'kind', 'display_name', 'last_seen_at'])
+		.where('workspace_id', '=', viewer.workspaceId);
+	query =
+		viewer.kind === 'agent'
+			? query.where((eb) => eb.or([eb('kind', '=', 'agent'), eb('id', 'in', sharing)]))
+			: query.where('id', 'in', sharing);
+	if (onlyIds) query = query.where('id', '=', (eb) => eb.fn.any(eb.val([...onlyIds])));
+	return query.execute();
+}
+
+/** The caller's conversations, most recent activity first, with the visitor, last message and unread count. */
+export async function conversationsOf(db: Kysely<Database>, userId: string, limit = 200) {
+	return db
+		.selectFrom('conversation_participants as me')
+		.innerJoin('conversations as c', 'c.id', 'me.conversation_id')
+		.innerJoin('users as v', 'v.id', 'c.visitor_id')
+		.leftJoinLateral(
+			(eb) =>
+				eb
+					.selectFrom('messages as m')
+					.select(['m.id', 'm.body', 'm.sender_id', 'm.created_at'])
+					.whereRef('m.conversation_id', '=', 'c.id')
+					.orderBy('m.created_at', 'desc')
+					.orderBy('m.id', 'desc')
+					.limit(1)
+					.as('last'),
+			(join) => join.onTrue()
+		)
+		.select((eb) => [
+			'c.id',
+			'c.created_at',
+			'c.last_message_at',
+			'v.id as visitor_id',
+			'v.display_name as visitor_name',
+			'v.last_seen_at as visitor_last_seen_at',
+			'last.id as last_message_id',
+			'last.body as last_message_body',
+			'last.sender_id as last_message_sender_id',
+			'last.created_at as last_message_created_at',
+			eb
+				.selectFrom('messages as u')
+				.select(sql<number>`count(*)::int`.as('n'))
+				.whereRef('u.conversation_id', '=', 'c.id')
+				.whereRef('u.sender_id', '<>', 'me.user_id')
+				.where((w) =>
+					w.or([w('me.last_read_at', 'is', null), w('u.created_at', '>', w.ref('me.last_read_at'))])
+				)
+				.as('unread')
+		])
+		.where('me.user_id', '=', userId)
+		.orderBy(sql`coalesce(c.last_message_at, c.created_at)`, 'desc')
+		.limit(limit)
+		.execute();
+}

@@ -1,0 +1,67 @@
+import type { Redis } from 'ioredis';
+import { ListenerSet } from './listeners';
+import type { EventBus, WorkspaceEvent } from './types';
+
+/**
+ * Workspace events over Redis pub/sub. Shares the node's one subscriber connection with the
+ * presence engine (its channels differ); a channel is subscribed while a local listener exists.
+ */
+export class RedisEventBus implements EventBus {
+	#publisher: Redis;
+	#subscriber: Redis;
+	#prefix: string;
+	#listeners: ListenerSet<WorkspaceEvent>;
+	#onMessage = (channel: string, payload: string) => {
+		const workspaceId = this.#workspaceOf(channel);
+		if (workspaceId === null) return;
+		let event: WorkspaceEvent;
+		try {
+			event = JSON.parse(payload) as WorkspaceEvent;
+		} catch {
+			return;
+		}
+		this.#listeners.emit(workspaceId, event);
+	};
+
+	constructor(options: { publisher: Redis; subscriber: Redis; keyPrefix: string }) {
+		this.#publisher = options.publisher;
+		this.#subscriber = options.subscriber;
+		this.#prefix = options.keyPrefix;
+		this.#listeners = new ListenerSet({
+			onFirst: async (ws) => {
+				try {
+					await this.#subscriber.subscribe(this.#channel(ws));
+				} catch (error) {
+					// Redis is away: ioredis subscribes again when it reconnects; streams stay open.
+					console.warn(`[events] subscribe to workspace ${ws} failed:`, (error as Error).message);
+				}
+			},
+			onLast: (ws) => {
+				this.#subscriber.unsubscribe(this.#channel(ws)).catch(() => {});
+			}
+		});
+		this.#subscriber.on('message', this.#onMessage);
+	}
+
+	#channel(workspaceId: string): string {
+		return `${this.#prefix}{${workspaceId}}:events`;
+	}
+
+	#workspaceOf(channel: string): string | null {
+		const head = `${this.#prefix}{`;
+		if (!channel.startsWith(head) || !channel.endsWith('}:events')) return null;
+		return channel.slice(head.length, -'}:events'.length);
+	}
+
+	async publish(workspaceId: string, event: WorkspaceEvent): Promise<void> {
+		await this.#publisher.publish(this.#channel(workspaceId), JSON.stringify(event));
+	}
+
+	listen(workspaceId: string, listener: (event: WorkspaceEvent) => void, signal: AbortSignal) {
+		return this.#listeners.add(workspaceId, listener, signal);
+	}
+
+	async close(): Promise<void> {
+		this.#subscriber.off('message', this.#onMessage);
+	}
+}

@@ -1,0 +1,22 @@
+import type { ChatMessage } from '../../lib/events';
+
+/**
+ * Workspace events other than presence (messages, read marks, new conversations, previews),
+ * carried to every node on the workspace's channel. `recipients` is who may receive it:
+ * each stream forwards only what names its owner (DESIGN section 6).
+ */
+export type WorkspaceEvent =
+	| { type: 'message'; conversationId: string; recipients: string[]; message: ChatMessage }
+	| { type: 'read'; conversationId: string; recipients: string[]; readerId: string; at: string }
+	| { type: 'conversation'; conversationId: string; recipients: string[]; visitorId: string }
+	| { type: 'preview'; recipients: string[]; userId: string; at: string };
+
+export type WorkspaceEventListener = (event: WorkspaceEvent) => void;
+
+export interface EventBus {
+	/** Delivered to `listen`ers of the workspace on every node, in publish order. Rejects when the bus is down. */
+	publish(workspaceId: string, event: WorkspaceEvent): Promise<void>;
+	/** Until `signal` aborts. Resolves once events published from now on will be delivered. */
+	listen(workspaceId: string, listener: WorkspaceEventListener, signal: AbortSignal): Promise<void>;
+	close(): Promise<void>;
+}

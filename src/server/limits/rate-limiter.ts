@@ -1,0 +1,74 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Fixed-window rate limits (DESIGN section 6: heartbeats, page reports, previews, messages).
+ * On Redis the count is shared by every node (one Lua script: INCR then PEXPIRE on the first
+ * hit, atomically); without Redis it is per process. A Redis failure lets the call through:
+ * a limiter must not take presence down with it.
+ */
+
+export interface RateLimit {
+	/** Calls allowed per window. */
+	limit: number;
+	windowMs: number;
+}
+
+export interface RateLimiter {
+	/** True when this call is within the limit for `key`. */
+	take(key: string, rule: RateLimit): Promise<boolean>;
+}
+
+const TAKE = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
+type RedisWithTake = Redis & { rateTake(key: string, windowMs: number): Promise<number> };
+
+export class RedisRateLimiter implements RateLimiter {
+	#redis: RedisWithTake;
+	#prefix: string;
+
+	constructor(redis: Redis, keyPrefix: string) {
+		redis.defineCommand('rateTake', { numberOfKeys: 1, lua: TAKE });
+		this.#redis = redis as RedisWithTake;
+		this.#prefix = keyPrefix;
+	}
+
+	async take(key: string, rule: RateLimit): Promise<boolean> {
+		const window = Math.floor(Date.now() / rule.windowMs);
+		try {
+			const n = await this.#redis.rateTake(`${this.#prefix}rate:${key}:${window}`, rule.windowMs);
+			return n <= rule.limit;
+		} catch {
+			return true;
+		}
+	}
+}
+
+export class MemoryRateLimiter implements RateLimiter {
+	#counts = new Map<string, { window: number; n: number }>();
+
+	async take(key: string, rule: RateLimit): Promise<boolean> {
+		const window = Math.floor(Date.now() / rule.windowMs);
+		const entry = this.#counts.get(key);
+		if (!entry || entry.window !== window) {
+			if (this.#counts.size > 100_000) this.#counts.clear();
+			this.#counts.set(key, { window, n: 1 });
+			return rule.limit >= 1;
+		}
+		entry.n++;
+		return entry.n <= rule.limit;
+	}
+}
+
+/** The product's limits, per person (or per client address for logins). */
+export const LIMITS = {
+	heartbeat: { limit: 30, windowMs: 60_000 },
+	page: { limit: 60, windowMs: 60_000 },
+	focus: { limit: 120, windowMs: 60_000 },
+	preview: { limit: 1, windowMs: 30_000 },
+	message: { limit: 60, windowMs: 60_000 },
+	login: { limit: 20, windowMs: 60_000 },
+	session: { limit: 30, windowMs: 60_000 }
+} satisfies Record<string, RateLimit>;

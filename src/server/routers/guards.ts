@@ -1,0 +1,51 @@
+import { TRPCError } from '@trpc/server';
+import { conversationInWorkspace, isParticipant } from '../db/conversations';
+import { LIMITS } from '../limits/rate-limiter';
+import type { Context } from '../context';
+import type { Identity } from '../trpc';
+
+/** Authorization checks shared by the routers (DESIGN section 6). Each throws a clear 4xx. */
+
+/** A procedure's context once a credential was verified. */
+type Caller = Context & { identity: Identity };
+
+/** The conversation exists, is in the caller's workspace, and the caller takes part in it. */
+export async function requireParticipant(ctx: Caller, conversationId: string) {
+	const { identity } = ctx;
+	const conversation = await conversationInWorkspace(ctx.services.db, conversationId);
+	if (!conversation) {
+		throw new TRPCError({ code: 'NOT_FOUND', message: 'No such conversation' });
+	}
+	if (
+		conversation.workspace_id !== identity.workspaceId ||
+		!(await isParticipant(ctx.services.db, conversationId, identity.userId))
+	) {
+		throw new TRPCError({ code: 'FORBIDDEN', message: 'You are not part of this conversation' });
+	}
+	return conversation;
+}
+
+/** The connection is live and the caller's own (a heartbeat may reach any node: no sticky sessions). */
+export async function requireOwnConnection(ctx: Caller, connectionId: string) {
+	const { identity } = ctx;
+	const owner = await ctx.services.presence.owner(connectionId);
+	if (!owner) {
+		throw new TRPCError({
+			code: 'NOT_FOUND',
+			message: 'This connection is closed or expired: open a new presence stream'
+		});
+	}
+	if (owner.userId !== identity.userId || owner.workspaceId !== identity.workspaceId) {
+		throw new TRPCError({ code: 'FORBIDDEN', message: 'This connection belongs to someone else' });
+	}
+	return owner;
+}
+
+export async function rateLimit(ctx: Context, action: keyof typeof LIMITS, who: string) {
+	if (!(await ctx.services.limiter.take(`${action}:${who}`, LIMITS[action]))) {
+		throw new TRPCError({
+			code: 'TOO_MANY_REQUESTS',
+			message: `Too many ${action} calls: at most ${LIMITS[action].limit} per ${LIMITS[action].windowMs / 1000} s`
+		});
+	}
+}

@@ -1,0 +1,23 @@
+import type { PresenceUpdate } from '../../lib/events';
+import type { Services } from '../services';
+import { offlineState, updateFor } from '../viewer';
+
+/**
+ * Presence for a list of people of one workspace, as the caller sees them: ONE batch read
+ * whatever the list's size (DESIGN section 2). When Redis fails, the engine answers offline.
+ */
+export async function presenceFor(
+	services: Services,
+	workspaceId: string,
+	people: readonly { id: string; last_seen_at: Date | null }[],
+	callerConversations: ReadonlySet<string>
+): Promise<Map<string, PresenceUpdate>> {
+	const ids = [...new Set(people.map((p) => p.id))];
+	const states = ids.length ? await services.presence.read(workspaceId, ids) : new Map();
+	const result = new Map<string, PresenceUpdate>();
+	for (const person of people) {
+		const state = states.get(person.id) ?? offlineState(person.id);
+		result.set(person.id, updateFor(state, callerConversations, person.last_seen_at));
+	}
+	return result;
+}

@@ -1,0 +1,133 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { audienceOf, conversationIdsOf } from '../db/conversations';
+import { markReadOnFocus } from '../messaging/delivery';
+import { parsePreview } from '../previews/image';
+import { presenceStream } from '../streams/presence-stream';
+import { agentProcedure, personProcedure, router } from '../trpc';
+import { rateLimit, requireOwnConnection, requireParticipant } from './guards';
+import { presenceFor } from './presence-fields';
+
+const connectionId = z.string().min(1).max(200);
+
+export const presenceRouter = router({
+	/**
+	 * The one stream per client: `ready { connectionId, snapshot }`, then `presence`, `message`,
+	 * `read`, `conversation` and `preview` events for this caller. A reconnect (with
+	 * `lastEventId`) starts over from a fresh snapshot: events are not replayed.
+	 */
+	connect: personProcedure
+		.input(z.object({ lastEventId: z.string().max(300).nullish() }).optional())
+		.subscription(({ ctx, signal }) => presenceStream(ctx.services, ctx.identity, signal)),
+
+	heartbeat: personProcedure.input(z.object({ connectionId })).mutation(async ({ ctx, input }) => {
+		await rateLimit(ctx, 'heartbeat', input.connectionId);
+		await requireOwnConnection(ctx, input.connectionId);
+		if (!(await ctx.services.presence.heartbeat(input.connectionId))) {
+			throw new TRPCError({
+				code: 'NOT_FOUND',
+				message: 'This connection expired: open a new presence stream'
+			});
+		}
+		return { ok: true as const };
+	}),
+
+	/** The chat is open and visible on this conversation (null = closed or hidden). */
+	focus: personProcedure
+		.input(z.object({ connectionId, conversationId: z.uuid().nullable() }))
+		.mutation(async ({ ctx, input }) => {
+			await rateLimit(ctx, 'focus', ctx.identity.userId);
+			await requireOwnConnection(ctx, input.connectionId);
+			if (input.conversationId) await requireParticipant(ctx, input.conversationId);
+			await ctx.services.presence.focus(input.connectionId, input.conversationId);
+			if (input.conversationId)
+				await markReadOnFocus(ctx.services, ctx.identity, input.conversationId);
+			return { ok: true as const };
+		}),
+
+	page: personProcedure
+		.input(
+			z.object({
+				connectionId,
+				url: z.url({ protocol: /^https?$/ }).max(2048),
+				title: z.string().trim().max(300)
+			})
+		)
+		.mutation(async ({ ctx, input }) => {
+			await rateLimit(ctx, 'page', ctx.identity.userId);
+			await requireOwnConnection(ctx, input.connectionId);
+			await ctx.services.presence.page(input.connectionId, { url: input.url, title: input.title });
+			return { ok: true as const };
+		}),
+
+	/** A small image of the visitor's page: PNG, JPEG or WebP by content, at most 100 KB, one per 30 s. */
+	preview: personProcedure
+		.input(z.object({ connectionId, image: z.string().min(1).max(140_000) }))
+		.mutation(async ({ ctx, input }) => {
+			const parsed = parsePreview(input.image);
+			if (!parsed.ok) throw new TRPCError({ code: 'BAD_REQUEST', message: parsed.reason });
+			await requireOwnConnection(ctx, input.connectionId);
+			await rateLimit(ctx, 'preview', ctx.identity.userId);
+			const { services, identity } = ctx;
+			const at = Date.now();
+			await services.previews.put(
+				identity.workspaceId,
+				identity.userId,
+				{ type: parsed.type, data: parsed.bytes.toString('base64'), at },
+				services.config.PRESENCE_HEARTBEAT_TIMEOUT_MS
+			);
+			const audience = await audienceOf(services.db, identity);
+			await services.events
+				.publish(identity.workspaceId, {
+					type: 'preview',
+					recipients: audience.filter((p) => p.kind === 'agent').map((p) => p.id),
+					userId: identity.userId,
+					at: new Date(at).toISOString()
+				})
+				.catch(() => {});
+			return { ok: true as const };
+		}),
+
+	/** The visitor's latest preview as a data URL; null while offline or when there is none. */
+	previewImage: agentProcedure
+		.input(z.object({ userId: z.uuid() }))
+		.query(async ({ ctx, input }) => {
+			const { presence, previews } = ctx.services;
+			const [online, preview] = await Promise.all([
+				presence.isOnline(ctx.identity.workspaceId, input.userId),
+				previews.get(ctx.identity.workspaceId, input.userId)
+			]);
+			if (!online || !preview) return null;
+			return {
+				dataUrl: `data:${preview.type};base64,${preview.data}`,
+				at: new Date(preview.at).toISOString()
+			};
+		}),
+
+	/** Presence of up to 1,000 people the caller may see, in one Redis round trip. */
+	status: personProcedure
+		.input(z.object({ userIds: z.array(z.uuid()).min(1).max(1000) }))
+		.query(async ({ ctx, input }) => {
+			const { services, identity } = ctx;
+			const [audience, conversationIds] = await Promise.all([
+				audienceOf(services.db, identity, input.userIds),
+				conversationIdsOf(services.db, identity.userId)
+			]);
+			const visible = new Map(audience.map((p) => [p.id, p]));
+			const hidden = input.userIds.filter((id) => !visible.has(id));
+			if (hidden.length) {
+				throw new TRPCError({
+					code: 'FORBIDDEN',
+					message: `Not visible to you: ${hidden.slice(0, 5).join(', ')}${hidden.length > 5 ? '…' : ''}`
+				});
+			}
+			const people = input.userIds.map((id) => visible.get(id)!);
+			const updates = await presenceFor(
+				services,
+				identity.workspaceId,
+				people,
+				new Set(conversationIds)
+			);
+			return input.userIds.map((id) => updates.get(id)!);
+		})
+});

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { BoundedQueue } from './queue';
+
+describe('BoundedQueue', () => {
+	it('hands items over in order, to a waiting reader too', async () => {
+		const queue = new BoundedQueue<number>(10, () => {});
+		const signal = new AbortController().signal;
+		const waiting = queue.next(signal);
+		queue.push(1);
+		queue.push(2);
+		expect(await waiting).toBe(1);
+		expect(await queue.next(signal)).toBe(2);
+	});
+
+	it('overflows past its limit: drops what it holds and says so once', () => {
+		let overflows = 0;
+		const queue = new BoundedQueue<number>(3, () => overflows++);
+		for (let i = 0; i < 10; i++) queue.push(i);
+		expect(overflows).toBe(1);
+		expect(queue.overflowed).toBe(true);
+		expect(queue.size).toBe(0);
+	});
+
+	it('answers null to a waiting reader when the signal aborts', async () => {
+		const queue = new BoundedQueue<number>(3, () => {});
+		const controller = new AbortController();
+		const waiting = queue.next(controller.signal);
+		controller.abort();
+		expect(await waiting).toBeNull();
+	});
+});

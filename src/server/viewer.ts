@@ -1,0 +1,51 @@
+import type { PresenceStatus, PresenceUpdate } from '../lib/events';
+import type { PresenceState } from './presence/types';
+
+/**
+ * Presence as one viewer sees it (DESIGN section 2): `online` = live and focused on a
+ * conversation the viewer takes part in, `active` = live otherwise, `offline` = no connection.
+ */
+export function statusFor(
+	state: Pick<PresenceState, 'isOnline' | 'focusConversationId'>,
+	viewerConversations: ReadonlySet<string>
+): PresenceStatus {
+	if (!state.isOnline) return 'offline';
+	return state.focusConversationId !== null && viewerConversations.has(state.focusConversationId)
+		? 'online'
+		: 'active';
+}
+
+/**
+ * The update a viewer receives. `lastSeenAt` prefers the engine's (fresh) value and falls back
+ * to the stored column, so a person whose presence summary Redis no longer has still shows
+ * "last seen". A focus outside the viewer's conversations is not revealed to them.
+ */
+export function updateFor(
+	state: PresenceState,
+	viewerConversations: ReadonlySet<string>,
+	storedLastSeen: Date | null = null
+): PresenceUpdate {
+	const lastSeen = state.lastSeenAt ?? storedLastSeen?.getTime() ?? null;
+	const focus = state.focusConversationId;
+	return {
+		userId: state.userId,
+		isOnline: state.isOnline,
+		status: statusFor(state, viewerConversations),
+		focusConversationId: focus !== null && viewerConversations.has(focus) ? focus : null,
+		lastSeenAt: lastSeen === null ? null : new Date(lastSeen).toISOString(),
+		currentPage: state.isOnline ? state.currentPage : null,
+		version: state.version
+	};
+}
+
+/** What "everyone offline" looks like for a person the engine could not read. */
+export function offlineState(userId: string): PresenceState {
+	return {
+		userId,
+		isOnline: false,
+		focusConversationId: null,
+		currentPage: null,
+		lastSeenAt: null,
+		version: 0
+	};
+}
