@@ -23,11 +23,17 @@ ensure_postgres || { echo "PostgreSQL is not answering on 127.0.0.1:5432 and cou
 echo "==> check (types, svelte-check, lint, format)"
 npm run check --silent
 
-echo "==> vitest (unit, integration, components)"
-npx vitest run
-
+# The HTTP tests start real app nodes from the build, so it comes first.
 echo "==> build"
 npm run build --silent
 
+mkdir -p test-results
+status=0
+echo "==> vitest (unit, integration, components)"
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || status=$?
+
 echo "==> e2e (Playwright on Debian Chromium)"
-npx playwright test
+PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json || status=$?
+
+node scripts/test-summary.mjs test-results/vitest.json test-results/playwright.json
+exit "$status"

@@ -41,7 +41,13 @@ export interface ChatMessage {
 }
 
 export type StreamEvent =
-	| { type: 'ready'; connectionId: string; snapshot: PresenceUpdate[] }
+	| {
+			type: 'ready';
+			connectionId: string;
+			snapshot: PresenceUpdate[];
+			/** Send `presence.heartbeat` this often (the server's PRESENCE_HEARTBEAT_INTERVAL_MS). */
+			heartbeatIntervalMs: number;
+	  }
 	| ({ type: 'presence' } & PresenceUpdate)
 	| { type: 'message'; conversationId: string; message: ChatMessage }
 	| { type: 'read'; conversationId: string; readerId: string; at: string }

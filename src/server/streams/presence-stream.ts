@@ -67,7 +67,13 @@ export async function* presenceStream(
 		});
 		let seq = 0;
 		const id = () => `${connectionId}:${seq++}`;
-		yield tracked(id(), { type: 'ready', connectionId, snapshot } satisfies StreamEvent);
+		const ready: StreamEvent = {
+			type: 'ready',
+			connectionId,
+			snapshot,
+			heartbeatIntervalMs: config.PRESENCE_HEARTBEAT_INTERVAL_MS
+		};
+		yield tracked(id(), ready);
 
 		for (;;) {
 			const item = await queue.next(stop);

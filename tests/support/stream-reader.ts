@@ -1,0 +1,107 @@
+import type { StreamEvent } from '../../src/lib/events';
+
+/**
+ * Reads a presence stream in the background and lets a test wait for the event it expects.
+ * Works on the caller's raw generator (tracked envelopes) and on the client's `onData` values.
+ */
+export class StreamReader {
+	readonly events: StreamEvent[] = [];
+	#waiters: { test: (e: StreamEvent) => boolean; resolve: (e: StreamEvent) => void }[] = [];
+	#cursor = 0;
+	ended = false;
+	done: Promise<void>;
+
+	constructor(source?: AsyncIterable<unknown>) {
+		this.done = source ? this.#pump(source) : Promise.resolve();
+	}
+
+	async #pump(source: AsyncIterable<unknown>) {
+		try {
+			for await (const value of source) this.push(value);
+		} finally {
+			this.ended = true;
+		}
+	}
+
+	/** Accepts a raw value: a tracked envelope `[id, data, symbol]`, or `{ id, data }`, or the event. */
+	push(value: unknown): void {
+		let event = value as StreamEvent;
+		if (Array.isArray(value) && value.length === 3) event = value[1] as StreamEvent;
+		else if (value && typeof value === 'object' && 'data' in value && 'id' in value)
+			event = (value as { data: StreamEvent }).data;
+		this.events.push(event);
+		this.#waiters = this.#waiters.filter((w) => {
+			if (!w.test(event)) return true;
+			w.resolve(event);
+			return false;
+		});
+	}
+
+	/** The first event from now on (or already received, not yet consumed) that matches. */
+	next<T extends StreamEvent>(test: (e: StreamEvent) => e is T, timeoutMs?: number): Promise<T>;
+	next(test: (e: StreamEvent) => boolean, timeoutMs?: number): Promise<StreamEvent>;
+	next(test: (e: StreamEvent) => boolean, timeoutMs = 15_000): Promise<StreamEvent> {
+		for (let i = this.#cursor; i < this.events.length; i++) {
+			if (test(this.events[i]!)) {
+				this.#cursor = i + 1;
+				return Promise.resolve(this.events[i]!);
+			}
+		}
+		return new Promise((resolve, reject) => {
+			const timer = setTimeout(
+				() =>
+					reject(
+						new Error(
+							`No matching stream event within ${timeoutMs} ms; got: ${JSON.stringify(this.events.slice(-5))}`
+						)
+					),
+				timeoutMs
+			);
+			this.#waiters.push({
+				test,
+				resolve: (e) => {
+					clearTimeout(timer);
+					this.#cursor = this.events.length;
+					resolve(e);
+				}
+			});
+		});
+	}
+
+	ready() {
+		return this.next((e): e is Extract<StreamEvent, { type: 'ready' }> => e.type === 'ready');
+	}
+
+	presenceOf(
+		userId: string,
+		test: (e: Extract<StreamEvent, { type: 'presence' }>) => boolean = () => true
+	) {
+		return this.next(
+			(e): e is Extract<StreamEvent, { type: 'presence' }> =>
+				e.type === 'presence' && e.userId === userId && test(e)
+		);
+	}
+
+	/** Presence events received so far about this person. */
+	presenceEventsOf(userId: string) {
+		return this.events.filter(
+			(e): e is Extract<StreamEvent, { type: 'presence' }> =>
+				e.type === 'presence' && e.userId === userId
+		);
+	}
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` returns a truthy value (or throws with the last value after `timeoutMs`). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 50) {
+	const deadline = Date.now() + timeoutMs;
+	let last: T;
+	for (;;) {
+		last = await check();
+		if (last) return last;
+		if (Date.now() > deadline)
+			throw new Error(`Condition not met within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+		await sleep(everyMs);
+	}
+}
