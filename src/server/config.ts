@@ -21,6 +21,12 @@ const schema = z.object({
 	DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
 	/** Redis; unset -> localhost:6379 if it answers, else the single-process presence backend. */
 	REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+	/** Where to look for a Postgres when DATABASE_URL is unset (its database is created if missing). */
+	LOCAL_DATABASE_URL: z
+		.url({ protocol: /^postgres(ql)?$/ })
+		.default('postgres://postgres@127.0.0.1:5432/presence'),
+	/** Where to look for a Redis when REDIS_URL is unset. */
+	LOCAL_REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
 	/** HMAC key for session cookies and visitor tokens (at least 32 characters). */
 	SESSION_SECRET: z.string().min(32).default(DEMO_SESSION_SECRET),
 	PORT: z.coerce.number().int().min(1).max(65535).default(3000),

@@ -37,8 +37,6 @@ export interface Services {
 	close(): Promise<void>;
 }
 
-export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
-
 export function timingsFrom(config: Config): PresenceTimings {
 	return {
 		graceMs: config.PRESENCE_GRACE_MS,
@@ -49,18 +47,12 @@ export function timingsFrom(config: Config): PresenceTimings {
 }
 
 export interface StartOptions {
-	/** Probed when DATABASE_URL / REDIS_URL are unset (tests point these at unused ports). */
-	localPostgresUrl?: string;
-	localRedisUrl?: string;
 	logger?: Pick<Console, 'info' | 'warn' | 'error'>;
 }
 
 export async function startServices(config: Config, options: StartOptions = {}): Promise<Services> {
 	const logger = options.logger ?? console;
-	const database = await connectConfiguredDatabase(config, {
-		localUrl: options.localPostgresUrl,
-		logger
-	});
+	const database = await connectConfiguredDatabase(config, { logger });
 	logger.info(`[db] postgres: ${database.describe}${database.embedded ? ' (embedded)' : ''}`);
 	if (config.MIGRATE_ON_START) {
 		const applied = await migrateToLatest(database.db);
@@ -72,9 +64,7 @@ export async function startServices(config: Config, options: StartOptions = {}):
 	const timings = timingsFrom(config);
 	const redisUrl =
 		config.REDIS_URL ??
-		((await probeRedis(options.localRedisUrl ?? LOCAL_REDIS_URL))
-			? (options.localRedisUrl ?? LOCAL_REDIS_URL)
-			: undefined);
+		((await probeRedis(config.LOCAL_REDIS_URL)) ? config.LOCAL_REDIS_URL : undefined);
 
 	let redis: Redis | null = null;
 	let subscriber: Redis | null = null;
@@ -114,7 +104,7 @@ export async function startServices(config: Config, options: StartOptions = {}):
 		previews = new MemoryPreviewStore();
 		limiter = new MemoryRateLimiter();
 		logger.info(
-			'[presence] no REDIS_URL and no Redis on localhost:6379: using the single-process presence backend (one node only)'
+			`[presence] no REDIS_URL and no Redis at ${config.LOCAL_REDIS_URL}: using the single-process presence backend (one node only)`
 		);
 	}
 	await presence.start();

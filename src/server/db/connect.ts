@@ -29,17 +29,17 @@ export interface ConnectOptions {
 	logger?: Pick<Console, 'info' | 'warn'>;
 }
 
-/** Probed when DATABASE_URL is unset (trust auth on the machine's Postgres). */
-export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/presence';
-
-/** `connectDatabase` with the configured URL and embedded settings. */
+/** `connectDatabase` with the configured URL, local probe and embedded settings. */
 export function connectConfiguredDatabase(
-	config: Pick<Config, 'DATABASE_URL' | 'EMBEDDED_PG_DIR' | 'EMBEDDED_PG_PORT'>,
-	options: { localUrl?: string; logger?: Pick<Console, 'info' | 'warn'> } = {}
+	config: Pick<
+		Config,
+		'DATABASE_URL' | 'LOCAL_DATABASE_URL' | 'EMBEDDED_PG_DIR' | 'EMBEDDED_PG_PORT'
+	>,
+	options: { logger?: Pick<Console, 'info' | 'warn'> } = {}
 ): Promise<DatabaseHandle> {
 	return connectDatabase({
 		databaseUrl: config.DATABASE_URL,
-		localUrl: options.localUrl ?? LOCAL_POSTGRES_URL,
+		localUrl: config.LOCAL_DATABASE_URL,
 		embeddedDir: config.EMBEDDED_PG_DIR,
 		embeddedPort: config.EMBEDDED_PG_PORT,
 		logger: options.logger

@@ -81,8 +81,12 @@ export interface PresenceEngine {
 	read(workspaceId: string, userIds: readonly string[]): Promise<Map<string, PresenceState>>;
 	isOnline(workspaceId: string, userId: string): Promise<boolean>;
 
-	/** Local fan-out of the workspace's changes until `signal` aborts. Per person, versions arrive increasing. */
-	listen(workspaceId: string, listener: PresenceListener, signal: AbortSignal): void;
+	/**
+	 * Local fan-out of the workspace's changes until `signal` aborts. Per person, versions arrive
+	 * increasing. Resolves once the node is subscribed: a stream awaits it before reading its
+	 * snapshot, so no change falls between the two.
+	 */
+	listen(workspaceId: string, listener: PresenceListener, signal: AbortSignal): Promise<void>;
 
 	/**
 	 * Calls `onExpired` once if the engine declares this connection dead (heartbeat timeout,
