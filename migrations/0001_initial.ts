@@ -3,6 +3,8 @@ import { sql, type Kysely } from 'kysely';
 // Migrations take `Kysely<any>`: they describe the schema as it was then, not as it is now.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
+// Message and read times are kept to the millisecond, as JavaScript's Date is: a read mark set
+// from a message's `createdAt` then covers exactly that message, with no microseconds left over.
 export async function up(db: Kysely<any>): Promise<void> {
 	await db.schema
 		.createTable('workspaces')
@@ -52,7 +54,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 		)
 		.addColumn('visitor_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
 		.addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-		.addColumn('last_message_at', 'timestamptz')
+		.addColumn('last_message_at', sql`timestamptz(3)`)
 		.execute();
 	// The conversation list, newest activity first, and a visitor's own conversations.
 	await db.schema
@@ -72,7 +74,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 			c.notNull().references('conversations.id').onDelete('cascade')
 		)
 		.addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
-		.addColumn('last_read_at', 'timestamptz')
+		.addColumn('last_read_at', sql`timestamptz(3)`)
 		.addColumn('joined_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
 		.addPrimaryKeyConstraint('conversation_participants_pk', ['conversation_id', 'user_id'])
 		.execute();
@@ -91,7 +93,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 		)
 		.addColumn('sender_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
 		.addColumn('body', 'text', (c) => c.notNull())
-		.addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
+		.addColumn('created_at', sql`timestamptz(3)`, (c) =>
+			c.notNull().defaultTo(sql`clock_timestamp()`)
+		)
 		.execute();
 	// Pages of a conversation's messages (keyset by created_at, id) and unread counts.
 	await db.schema

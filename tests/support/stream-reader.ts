@@ -7,7 +7,8 @@ import type { StreamEvent } from '../../src/lib/events';
 export class StreamReader {
 	readonly events: StreamEvent[] = [];
 	#waiters: { test: (e: StreamEvent) => boolean; resolve: (e: StreamEvent) => void }[] = [];
-	#cursor = 0;
+	/** Events already handed to a `next` caller: each matches at most one wait. */
+	#consumed = new Set<number>();
 	ended = false;
 	done: Promise<void>;
 
@@ -29,21 +30,21 @@ export class StreamReader {
 		if (Array.isArray(value) && value.length === 3) event = value[1] as StreamEvent;
 		else if (value && typeof value === 'object' && 'data' in value && 'id' in value)
 			event = (value as { data: StreamEvent }).data;
-		this.events.push(event);
-		this.#waiters = this.#waiters.filter((w) => {
-			if (!w.test(event)) return true;
-			w.resolve(event);
-			return false;
-		});
+		const index = this.events.push(event) - 1;
+		const waiter = this.#waiters.find((w) => w.test(event));
+		if (!waiter) return;
+		this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+		this.#consumed.add(index);
+		waiter.resolve(event);
 	}
 
-	/** The first event from now on (or already received, not yet consumed) that matches. */
+	/** The first matching event not handed out yet: already received, or the next to arrive. */
 	next<T extends StreamEvent>(test: (e: StreamEvent) => e is T, timeoutMs?: number): Promise<T>;
 	next(test: (e: StreamEvent) => boolean, timeoutMs?: number): Promise<StreamEvent>;
 	next(test: (e: StreamEvent) => boolean, timeoutMs = 15_000): Promise<StreamEvent> {
-		for (let i = this.#cursor; i < this.events.length; i++) {
-			if (test(this.events[i]!)) {
-				this.#cursor = i + 1;
+		for (let i = 0; i < this.events.length; i++) {
+			if (!this.#consumed.has(i) && test(this.events[i]!)) {
+				this.#consumed.add(i);
 				return Promise.resolve(this.events[i]!);
 			}
 		}
@@ -61,7 +62,6 @@ export class StreamReader {
 				test,
 				resolve: (e) => {
 					clearTimeout(timer);
-					this.#cursor = this.events.length;
 					resolve(e);
 				}
 			});

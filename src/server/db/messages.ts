@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema';
 
 /** Messages: keyset pages, sending (with the conversation's activity time), read marks. */
@@ -87,21 +87,26 @@ export async function insertMessage(
 	});
 }
 
-/** Marks read up to `at` for these participants; never moves a read mark backwards. */
+/**
+ * Marks read up to `at` (default: the database's clock, so every stored message counts) for
+ * these participants; never moves a read mark backwards. Returns the time written.
+ */
 export async function markRead(
 	db: Kysely<Database>,
 	conversationId: string,
 	userIds: string[],
-	at: Date
-): Promise<void> {
-	if (userIds.length === 0) return;
-	await db
+	at?: Date
+): Promise<Date | null> {
+	if (userIds.length === 0) return null;
+	const mark = at ?? sql<Date>`clock_timestamp()`;
+	const rows = await db
 		.updateTable('conversation_participants')
-		.set({ last_read_at: at })
+		.set({ last_read_at: sql`greatest(last_read_at, ${mark})` })
 		.where('conversation_id', '=', conversationId)
 		.where('user_id', 'in', userIds)
-		.where((eb) => eb.or([eb('last_read_at', 'is', null), eb('last_read_at', '<', at)]))
+		.returning('last_read_at')
 		.execute();
+	return rows[0]?.last_read_at ?? null;
 }
 
 /** Unread messages for one participant of one conversation. */

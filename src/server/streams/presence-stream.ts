@@ -30,8 +30,11 @@ export async function* presenceStream(
 		services.shutdownSignal,
 		...(signal ? [signal] : [])
 	]);
-	const queue = new BoundedQueue<Incoming>(config.STREAM_QUEUE_LIMIT, () => closed.abort());
 	const { metrics } = services;
+	const queue = new BoundedQueue<Incoming>(config.STREAM_QUEUE_LIMIT, () => {
+		metrics.streamsOverflowed++;
+		closed.abort();
+	});
 	metrics.streamsOpen++;
 
 	let connectionId: string | null = null;
@@ -87,7 +90,6 @@ export async function* presenceStream(
 		metrics.streamsOpen--;
 		closed.abort();
 		queue.clear();
-		if (queue.overflowed) metrics.streamsOverflowed++;
 		if (connectionId) {
 			await presence.disconnect(connectionId).catch((error: unknown) => {
 				console.warn('[stream] disconnect failed (the sweep will expire it):', error);

@@ -234,7 +234,9 @@ describe('smart delivery', () => {
 
 		const online = await agentApi.messages.send({ conversationId, body: 'Hello!' });
 		expect(online.delivered).toBe(true);
-		const pushed = await visitor.reader.next((e) => e.type === 'message');
+		const pushed = await visitor.reader.next(
+			(e) => e.type === 'message' && e.message.body === 'Hello!'
+		);
 		expect(pushed).toMatchObject({ conversationId, message: { body: 'Hello!' } });
 
 		await visitorApi.presence.focus({ connectionId: visitor.ready.connectionId, conversationId });

@@ -1,0 +1,89 @@
+import type { ChatMessage, Participant } from '$lib/api-types';
+
+export interface PreviewImage {
+	dataUrl: string;
+	at: string;
+}
+
+/**
+ * One open conversation: its messages and participants as loaded, then patched from stream
+ * events (a new message, a read mark). Created anew when the page's data changes.
+ */
+export class ConversationView {
+	readonly id: string;
+	#messages = $state<ChatMessage[]>([]);
+	#participants = $state<Participant[]>([]);
+	#nextCursor = $state<string | null>(null);
+	preview = $state<PreviewImage | null>(null);
+
+	constructor(data: {
+		conversationId: string;
+		messages: ChatMessage[];
+		participants: Participant[];
+		nextCursor: string | null;
+	}) {
+		this.id = data.conversationId;
+		this.#messages = [...data.messages];
+		this.#participants = data.participants.map((p) => ({ ...p }));
+		this.#nextCursor = data.nextCursor;
+	}
+
+	get messages() {
+		return this.#messages;
+	}
+
+	get participants() {
+		return this.#participants;
+	}
+
+	get nextCursor() {
+		return this.#nextCursor;
+	}
+
+	get visitor() {
+		return this.#participants.find((p) => p.kind === 'visitor') ?? null;
+	}
+
+	get agents() {
+		return this.#participants.filter((p) => p.kind === 'agent');
+	}
+
+	participant(id: string) {
+		return this.#participants.find((p) => p.id === id);
+	}
+
+	/** Adds a message once (the sender's own comes back both from `send` and from the stream). */
+	addMessage(message: ChatMessage) {
+		if (message.conversationId !== this.id) return;
+		if (this.#messages.some((m) => m.id === message.id)) return;
+		const at = this.#messages.findLastIndex((m) => m.createdAt <= message.createdAt);
+		this.#messages.splice(at + 1, 0, message);
+	}
+
+	/** Older messages (newest first from the API) go before what is shown. */
+	prepend(older: ChatMessage[], nextCursor: string | null) {
+		const known = this.#messages.map((m) => m.id);
+		this.#messages.unshift(...older.filter((m) => !known.includes(m.id)).toReversed());
+		this.#nextCursor = nextCursor;
+	}
+
+	onRead(readerId: string, at: string) {
+		const participant = this.#participants.find((p) => p.id === readerId);
+		if (participant && (!participant.lastReadAt || participant.lastReadAt < at)) {
+			participant.lastReadAt = at;
+		}
+	}
+
+	/** Whether someone other than the sender has read this message. */
+	readByOthers(message: ChatMessage) {
+		return this.#participants.some(
+			(p) => p.id !== message.senderId && p.lastReadAt !== null && p.lastReadAt >= message.createdAt
+		);
+	}
+
+	/** The visitor read it (what the agent cares about for their own replies). */
+	readByVisitor(message: ChatMessage) {
+		const visitor = this.visitor;
+		return !!visitor?.lastReadAt && visitor.lastReadAt >= message.createdAt;
+	}
+}

@@ -1,0 +1,377 @@
+import { TRPCClientError } from '@trpc/client';
+import { SvelteMap } from 'svelte/reactivity';
+import type { PresenceClient } from '../client';
+import type {
+	CurrentPage,
+	PresenceFields,
+	PresenceStatus,
+	PresenceUpdate,
+	StreamEvent
+} from '../events';
+import { StreamEmitter, type Listener, type StreamEventType } from './emitter';
+
+/** What the UI shows for a person: the wire status, or `unknown` while nothing is known (neutral). */
+export type DisplayStatus = PresenceStatus | 'unknown';
+
+/** Presence fields as the UI reads them, from the stream or from loaded query data. */
+export type PresenceView = Pick<
+	PresenceFields,
+	'isOnline' | 'status' | 'lastSeenAt' | 'currentPage'
+> & {
+	version: number;
+};
+
+/**
+ * Presence by person, as the signed-in viewer sees it (DESIGN section 3, "client presence
+ * store"). A `ready` snapshot replaces everything; a delta applies only when its `version` is
+ * newer than the one held, so out-of-order delivery never shows a stale state.
+ */
+export class PresenceStore {
+	#people = new SvelteMap<string, PresenceUpdate>();
+	#synced = $state(false);
+
+	/** True once a snapshot arrived: absent people are then really not visible to the viewer. */
+	get synced() {
+		return this.#synced;
+	}
+
+	get size() {
+		return this.#people.size;
+	}
+
+	/** Replaces everything with a fresh snapshot (first event of every stream, also after a reconnect). */
+	applySnapshot(snapshot: readonly PresenceUpdate[]) {
+		// A plain lookup table, not state: only the held map is reactive.
+		// eslint-disable-next-line svelte/prefer-svelte-reactivity
+		const incoming = new Map(snapshot.map((u) => [u.userId, u]));
+		for (const userId of [...this.#people.keys()]) {
+			if (!incoming.has(userId)) this.#people.delete(userId);
+		}
+		for (const [userId, update] of incoming) {
+			const held = this.#people.get(userId);
+			if (!held || !samePresence(held, update)) this.#people.set(userId, update);
+		}
+		this.#synced = true;
+	}
+
+	/** Applies a delta; returns false (and changes nothing) when it is not newer than what is held. */
+	apply(update: PresenceUpdate): boolean {
+		const held = this.#people.get(update.userId);
+		if (held && update.version <= held.version) return false;
+		this.#people.set(update.userId, stripType(update));
+		return true;
+	}
+
+	get(userId: string): PresenceUpdate | undefined {
+		return this.#people.get(userId);
+	}
+
+	status(userId: string): DisplayStatus {
+		return this.#people.get(userId)?.status ?? 'unknown';
+	}
+
+	/**
+	 * The newer of what the stream holds and what a page loaded (both carry the person's version):
+	 * the loaded data shows at once (also in SSR), the stream takes over as soon as it knows more.
+	 */
+	view(userId: string, loaded?: PresenceView | null): PresenceView | null {
+		const held = this.#people.get(userId);
+		if (held && (!loaded || held.version >= loaded.version)) return held;
+		return loaded ?? null;
+	}
+
+	clear() {
+		this.#people.clear();
+		this.#synced = false;
+	}
+}
+
+/** The status to render for a view (null = not known: neutral). */
+export function statusOf(view: PresenceView | null | undefined): DisplayStatus {
+	return view?.status ?? 'unknown';
+}
+
+function stripType(update: PresenceUpdate & { type?: string }): PresenceUpdate {
+	if (!('type' in update)) return update;
+	const { type: _type, ...rest } = update;
+	return rest;
+}
+
+function samePresence(a: PresenceUpdate, b: PresenceUpdate) {
+	return (
+		a.version === b.version &&
+		a.status === b.status &&
+		a.isOnline === b.isOnline &&
+		a.lastSeenAt === b.lastSeenAt &&
+		a.focusConversationId === b.focusConversationId &&
+		a.currentPage?.url === b.currentPage?.url &&
+		a.currentPage?.title === b.currentPage?.title
+	);
+}
+
+export interface PresenceConnectionOptions {
+	/** Where presence goes; a new store when omitted. */
+	store?: PresenceStore;
+	/** First resubscribe delay after the server ended the stream; doubles up to `maxBackoffMs`. */
+	backoffMs?: number;
+	maxBackoffMs?: number;
+	/** The stream was refused for good (UNAUTHORIZED / FORBIDDEN): e.g. drop a visitor token. */
+	onUnauthorized?: (error: unknown) => void;
+}
+
+/**
+ * The one presence stream of a tab (DESIGN section 3): opens `presence.connect`, feeds the store
+ * and the listeners, heartbeats at the server's pace, and resubscribes (fresh snapshot) when the
+ * server ends the stream (overflow, heartbeat expiry, node shutdown) or a heartbeat says the
+ * connection is gone. Focus and the current page are kept as wishes and re-sent on every new
+ * connection, so a reconnect restores what others see.
+ */
+export class PresenceConnection {
+	readonly store: PresenceStore;
+	#client: PresenceClient;
+	#options: PresenceConnectionOptions;
+
+	#connectionId = $state<string | null>(null);
+	#connected = $state(false);
+	#error = $state<string | null>(null);
+
+	#subscription: { unsubscribe(): void } | null = null;
+	#heartbeat: ReturnType<typeof setInterval> | null = null;
+	#retry: ReturnType<typeof setTimeout> | null = null;
+	#backoff: number;
+	#started = false;
+	#destroyed = false;
+	#listeners = new StreamEmitter();
+
+	/** What this tab wants others to see, re-sent on each new connection. */
+	#focus: string | null = null;
+	#page: CurrentPage | null = null;
+	#sent: { connectionId: string | null; focus: string | null; page: string | null } = {
+		connectionId: null,
+		focus: null,
+		page: null
+	};
+	#flushQueued = false;
+
+	constructor(client: PresenceClient, options: PresenceConnectionOptions = {}) {
+		this.#client = client;
+		this.#options = options;
+		this.store = options.store ?? new PresenceStore();
+		this.#backoff = options.backoffMs ?? 500;
+	}
+
+	/** The live connection's id (for focus/page/preview calls); null while (re)connecting. */
+	get connectionId() {
+		return this.#connectionId;
+	}
+
+	/** True between `ready` and the stream's end or a network drop. */
+	get connected() {
+		return this.#connected;
+	}
+
+	/** The last error that ended the stream, for display; null while healthy. */
+	get error() {
+		return this.#error;
+	}
+
+	get client() {
+		return this.#client;
+	}
+
+	start() {
+		if (this.#started || this.#destroyed) return;
+		this.#started = true;
+		this.#subscribe();
+	}
+
+	destroy() {
+		this.#destroyed = true;
+		this.#teardown();
+		if (this.#retry) clearTimeout(this.#retry);
+		this.#retry = null;
+		this.#listeners.clear();
+	}
+
+	/** Listens to one kind of stream event; returns the unsubscribe function. */
+	on<T extends StreamEventType>(type: T, listener: Listener<T>): () => void {
+		return this.#listeners.on(type, listener);
+	}
+
+	/** The conversation this tab is chatting in (open and visible), or null (closed, hidden, elsewhere). */
+	setFocus(conversationId: string | null) {
+		this.#focus = conversationId;
+		this.#queueFlush();
+	}
+
+	/** The page this tab shows (the visitor widget reports it on every navigation). */
+	setPage(page: CurrentPage | null) {
+		this.#page = page;
+		this.#queueFlush();
+	}
+
+	/** Sends a page preview on the live connection; false when there is none. */
+	async sendPreview(image: string): Promise<boolean> {
+		const connectionId = this.#connectionId;
+		if (!connectionId) return false;
+		await this.#client.presence.preview.mutate({ connectionId, image });
+		return true;
+	}
+
+	#subscribe() {
+		if (this.#destroyed) return;
+		this.#subscription = this.#client.presence.connect.subscribe(undefined, {
+			onData: (envelope) => this.#dispatch(envelope.data),
+			onError: (error) => {
+				this.#lost(errorMessage(error));
+				if (isPermanent(error)) {
+					this.#options.onUnauthorized?.(error);
+					return;
+				}
+				this.#scheduleResubscribe();
+			},
+			onComplete: () => {
+				// The server ended the stream (overflow, expiry, shutdown) or onError already ran.
+				if (!this.#subscription) return;
+				this.#lost(null);
+				this.#scheduleResubscribe();
+			},
+			onConnectionStateChange: (state) => {
+				// tRPC's SSE link reconnects by itself after a network error: no connection meanwhile.
+				if (state.state === 'connecting' && state.error) this.#lost(errorMessage(state.error));
+			}
+		});
+	}
+
+	#dispatch(event: StreamEvent) {
+		switch (event.type) {
+			case 'ready':
+				this.#backoff = this.#options.backoffMs ?? 500;
+				this.store.applySnapshot(event.snapshot);
+				this.#connectionId = event.connectionId;
+				this.#connected = true;
+				this.#error = null;
+				this.#startHeartbeat(event.heartbeatIntervalMs);
+				this.#queueFlush();
+				break;
+			case 'presence':
+				this.store.apply(event);
+				break;
+		}
+		this.#listeners.emit(event);
+	}
+
+	#startHeartbeat(intervalMs: number) {
+		if (this.#heartbeat) clearInterval(this.#heartbeat);
+		this.#heartbeat = setInterval(() => void this.#beat(), Math.max(100, intervalMs));
+	}
+
+	async #beat() {
+		const connectionId = this.#connectionId;
+		if (!connectionId) return;
+		try {
+			await this.#client.presence.heartbeat.mutate({ connectionId });
+		} catch (error) {
+			// The server no longer knows this connection (expired, node gone): start a fresh stream.
+			if (codeOf(error) === 'NOT_FOUND' && connectionId === this.#connectionId) this.#restart();
+			// Anything else (rate limit, network): the next beat or the link's reconnect will tell.
+		}
+	}
+
+	#restart() {
+		this.#teardown();
+		this.#scheduleResubscribe(0);
+	}
+
+	#lost(error: string | null) {
+		this.#connected = false;
+		this.#connectionId = null;
+		this.#error = error;
+		if (this.#heartbeat) clearInterval(this.#heartbeat);
+		this.#heartbeat = null;
+	}
+
+	#teardown() {
+		const subscription = this.#subscription;
+		this.#subscription = null;
+		subscription?.unsubscribe();
+		this.#lost(null);
+	}
+
+	#scheduleResubscribe(delay = this.#backoff) {
+		if (this.#destroyed) return;
+		const current = this.#subscription;
+		this.#subscription = null;
+		current?.unsubscribe();
+		if (this.#retry) clearTimeout(this.#retry);
+		this.#backoff = Math.min(this.#backoff * 2, this.#options.maxBackoffMs ?? 10_000);
+		this.#retry = setTimeout(() => {
+			this.#retry = null;
+			this.#subscribe();
+		}, delay);
+	}
+
+	#queueFlush() {
+		if (this.#flushQueued) return;
+		this.#flushQueued = true;
+		// A microtask: a blur then focus within one update (switching conversations) sends one call.
+		queueMicrotask(() => {
+			this.#flushQueued = false;
+			void this.#flush();
+		});
+	}
+
+	async #flush() {
+		const connectionId = this.#connectionId;
+		if (!connectionId || this.#destroyed) return;
+		if (this.#sent.connectionId !== connectionId) {
+			this.#sent = { connectionId, focus: null, page: null };
+		}
+		const sent = this.#sent;
+		const calls: Promise<unknown>[] = [];
+		const pageKey = this.#page ? `${this.#page.url}\n${this.#page.title}` : null;
+		if (this.#page && pageKey !== sent.page) {
+			sent.page = pageKey;
+			calls.push(
+				this.#client.presence.page.mutate({ connectionId, ...this.#page }).catch((error) => {
+					if (sent === this.#sent && sent.page === pageKey) sent.page = null;
+					this.#onCallError(error, connectionId);
+				})
+			);
+		}
+		const focus = this.#focus;
+		if (focus !== sent.focus) {
+			sent.focus = focus;
+			calls.push(
+				this.#client.presence.focus
+					.mutate({ connectionId, conversationId: focus })
+					.catch((error) => {
+						if (sent === this.#sent && sent.focus === focus) sent.focus = null;
+						this.#onCallError(error, connectionId);
+					})
+			);
+		}
+		await Promise.all(calls);
+	}
+
+	#onCallError(error: unknown, connectionId: string) {
+		if (codeOf(error) === 'NOT_FOUND' && connectionId === this.#connectionId) this.#restart();
+	}
+}
+
+export function codeOf(error: unknown): string | undefined {
+	if (error instanceof TRPCClientError) {
+		const data = error.data as { code?: string } | undefined;
+		return data?.code;
+	}
+	return undefined;
+}
+
+function isPermanent(error: unknown) {
+	const code = codeOf(error);
+	return code === 'UNAUTHORIZED' || code === 'FORBIDDEN';
+}
+
+function errorMessage(error: unknown) {
+	return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,35 @@
+/** Time formatting for presence and chat (pure functions; `clock.now` supplies the time). */
+
+const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'always' });
+
+/** "just now", "42 seconds ago", "5 minutes ago", "3 hours ago", "2 days ago" (time in the past). */
+export function relativeTime(at: Date | string | number, now: number): string {
+	const then = typeof at === 'number' ? at : new Date(at).getTime();
+	if (Number.isNaN(then)) return 'at an unknown time';
+	const seconds = Math.max(0, Math.round((now - then) / 1000));
+	if (seconds < 10) return 'just now';
+	if (seconds < 60) return rtf.format(-seconds, 'second');
+	const minutes = Math.floor(seconds / 60);
+	if (minutes < 60) return rtf.format(-minutes, 'minute');
+	const hours = Math.floor(minutes / 60);
+	if (hours < 24) return rtf.format(-hours, 'hour');
+	const days = Math.floor(hours / 24);
+	if (days < 30) return rtf.format(-days, 'day');
+	const months = Math.floor(days / 30);
+	if (months < 12) return rtf.format(-months, 'month');
+	return rtf.format(-Math.floor(days / 365), 'year');
+}
+
+/** Clock time for message stamps: "14:05", or "12 Mar, 14:05" when not today. */
+export function messageTime(at: string, now = Date.now()): string {
+	const date = new Date(at);
+	const today = new Date(now).toDateString() === date.toDateString();
+	return today
+		? date.toLocaleTimeString('en', { hour: '2-digit', minute: '2-digit' })
+		: date.toLocaleString('en', {
+				day: 'numeric',
+				month: 'short',
+				hour: '2-digit',
+				minute: '2-digit'
+			});
+}

@@ -1,0 +1,372 @@
+import { randomBytes } from 'node:crypto';
+import { newConnectionId, workspaceOfConnection } from '../shared/ids';
+import { LastSeenWriter } from '../shared/last-seen-writer';
+import { LocalFanout } from '../shared/listeners';
+import { ThrottledLog, type PresenceLogger } from '../shared/logger';
+import { RepeatingTask } from '../shared/timer';
+import type {
+	CurrentPage,
+	LastSeenStore,
+	PersonRef,
+	PresenceChange,
+	PresenceEngine,
+	PresenceListener,
+	PresenceState,
+	PresenceTimings
+} from '../types';
+
+export interface MemoryPresenceOptions {
+	timings: PresenceTimings;
+	lastSeen: LastSeenStore;
+	logger?: PresenceLogger;
+}
+
+interface Connection {
+	workspaceId: string;
+	userId: string;
+	/** Heartbeat deadline, epoch ms. */
+	deadline: number;
+	focus: string | null;
+	focusAt: number;
+	page: CurrentPage | null;
+	pageAt: number;
+}
+
+interface Person {
+	workspaceId: string;
+	userId: string;
+	connections: Set<string>;
+	/** End of the grace (epoch ms) while the person has no connection but still shows online. */
+	graceUntil: number | null;
+	online: boolean;
+	version: number;
+	lastSeenAt: number | null;
+	focus: string | null;
+	page: CurrentPage | null;
+	/** Last report time, keeps report times strictly increasing per person. */
+	reportedAt: number;
+}
+
+/** Offline people are forgotten after this long without a change (the Redis summary TTL). */
+const FORGET_AFTER_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * The single-process backend (the embedded default when there is no Redis). Same rules as the
+ * Redis scripts, in memory: one connection registry, per-person summary, a sweeper on a timer.
+ * Changes are delivered to listeners synchronously, in transition order.
+ */
+export class MemoryPresenceEngine implements PresenceEngine {
+	readonly nodeId = `memory-${randomBytes(4).toString('hex')}`;
+
+	#timings: PresenceTimings;
+	#log: ThrottledLog;
+	#lastSeen: LastSeenWriter;
+	#fanout: LocalFanout;
+	#connections = new Map<string, Connection>();
+	#people = new Map<string, Person>();
+	#sweepTask: RepeatingTask;
+	/** People in their grace (a set, so a sweep does not walk everyone). */
+	#graced = new Set<Person>();
+	#lastMicros = 0;
+	#lastForget = Date.now();
+	#stopped = false;
+
+	constructor(options: MemoryPresenceOptions) {
+		this.#timings = options.timings;
+		const logger = options.logger ?? console;
+		this.#log = new ThrottledLog(logger);
+		this.#lastSeen = new LastSeenWriter(options.lastSeen, this.#log);
+		this.#fanout = new LocalFanout({
+			onError: (error) => logger.error('[presence] a listener threw:', error)
+		});
+		this.#sweepTask = new RepeatingTask(
+			this.#timings.sweepIntervalMs,
+			async () => {
+				this.#sweep();
+				await this.#lastSeen.flush();
+			},
+			(error) => this.#log.warn('sweep', 'sweep failed', error)
+		);
+	}
+
+	async connect(
+		person: PersonRef
+	): Promise<{ connectionId: string; change: PresenceChange | null }> {
+		const connectionId = newConnectionId(person.workspaceId);
+		const p = this.#person(person.workspaceId, person.userId);
+		const connection: Connection = {
+			workspaceId: person.workspaceId,
+			userId: person.userId,
+			deadline: Date.now() + this.#timings.heartbeatTimeoutMs,
+			focus: null,
+			focusAt: 0,
+			page: null,
+			pageAt: 0
+		};
+		const graced = p.graceUntil !== null && p.connections.size === 0;
+		if (graced) {
+			// A reload within the grace: the new tab inherits what the person showed, so nothing changes.
+			connection.focus = p.focus;
+			connection.focusAt = p.focus ? p.reportedAt : 0;
+			connection.page = p.page;
+			connection.pageAt = p.page ? p.reportedAt : 0;
+		}
+		this.#connections.set(connectionId, connection);
+		const wasEmpty = p.connections.size === 0;
+		p.connections.add(connectionId);
+		p.graceUntil = null;
+		this.#graced.delete(p);
+		let change: PresenceChange | null = null;
+		if (wasEmpty && !graced && !p.online) {
+			p.online = true;
+			p.lastSeenAt = Date.now();
+			this.#lastSeen.add(p.workspaceId, p.userId, p.lastSeenAt);
+			this.#derive(p);
+			change = this.#emit(p);
+		} else {
+			change = this.#refresh(p);
+		}
+		return { connectionId, change };
+	}
+
+	async heartbeat(connectionId: string): Promise<boolean> {
+		const connection = this.#connections.get(connectionId);
+		if (!connection) return false;
+		connection.deadline = Math.max(
+			connection.deadline,
+			Date.now() + this.#timings.heartbeatTimeoutMs
+		);
+		return true;
+	}
+
+	async disconnect(connectionId: string): Promise<PresenceChange | null> {
+		const connection = this.#remove(connectionId);
+		if (!connection) return null;
+		return this.#afterRemoval(this.#person(connection.workspaceId, connection.userId), this.#timings.graceMs);
+	}
+
+	async focus(connectionId: string, conversationId: string | null): Promise<PresenceChange | null> {
+		const connection = this.#connections.get(connectionId);
+		if (!connection) return null;
+		const p = this.#person(connection.workspaceId, connection.userId);
+		connection.focus = conversationId || null;
+		connection.focusAt = this.#reportTime(p);
+		return this.#refresh(p);
+	}
+
+	async page(connectionId: string, page: CurrentPage): Promise<PresenceChange | null> {
+		const connection = this.#connections.get(connectionId);
+		if (!connection) return null;
+		const p = this.#person(connection.workspaceId, connection.userId);
+		connection.page = { url: page.url, title: page.title };
+		connection.pageAt = this.#reportTime(p);
+		return this.#refresh(p);
+	}
+
+	async owner(connectionId: string): Promise<PersonRef | null> {
+		const connection = this.#connections.get(connectionId);
+		return connection ? { workspaceId: connection.workspaceId, userId: connection.userId } : null;
+	}
+
+	async read(workspaceId: string, userIds: readonly string[]): Promise<Map<string, PresenceState>> {
+		const states = new Map<string, PresenceState>();
+		for (const userId of userIds) {
+			const p = this.#people.get(key(workspaceId, userId));
+			states.set(userId, p ? stateOf(p) : offline(userId));
+		}
+		return states;
+	}
+
+	async isOnline(workspaceId: string, userId: string): Promise<boolean> {
+		return this.#people.get(key(workspaceId, userId))?.online ?? false;
+	}
+
+	listen(workspaceId: string, listener: PresenceListener, signal: AbortSignal): Promise<void> {
+		return this.#fanout.listen(workspaceId, listener, signal);
+	}
+
+	watchExpiry(connectionId: string, onExpired: () => void, signal: AbortSignal): void {
+		const ws = workspaceOfConnection(connectionId);
+		if (ws !== null) this.#fanout.watch(ws, connectionId, onExpired, signal);
+	}
+
+	async start(): Promise<void> {
+		this.#stopped = false;
+		this.#sweepTask.start();
+	}
+
+	async stop(): Promise<void> {
+		if (this.#stopped) return;
+		this.#stopped = true;
+		await this.#sweepTask.stop();
+		for (const id of [...this.#connections.keys()]) await this.disconnect(id);
+		await this.#lastSeen.flush();
+	}
+
+	/** Runs one sweep now (tests). */
+	sweepNow(): Promise<void> {
+		return this.#sweepTask.runNow();
+	}
+
+	get localConnections(): number {
+		return this.#connections.size;
+	}
+
+	// ---------------------------------------------------------------- internals
+
+	#person(workspaceId: string, userId: string): Person {
+		const k = key(workspaceId, userId);
+		let p = this.#people.get(k);
+		if (!p) {
+			p = {
+				workspaceId,
+				userId,
+				connections: new Set(),
+				graceUntil: null,
+				online: false,
+				version: 0,
+				lastSeenAt: null,
+				focus: null,
+				page: null,
+				reportedAt: 0
+			};
+			this.#people.set(k, p);
+		}
+		return p;
+	}
+
+	/** Strictly increasing microseconds: versions and report times (like TIME in the scripts). */
+	#micros(): number {
+		this.#lastMicros = Math.max(this.#lastMicros + 1, Date.now() * 1000);
+		return this.#lastMicros;
+	}
+
+	#reportTime(p: Person): number {
+		p.reportedAt = Math.max(this.#micros(), p.reportedAt + 1);
+		return p.reportedAt;
+	}
+
+	/** Person-level focus: latest-reported non-null focus; page: latest-reported page (see README). */
+	#derive(p: Person): void {
+		let focus: string | null = null;
+		let focusAt = -1;
+		let page: CurrentPage | null = null;
+		let pageAt = -1;
+		for (const id of p.connections) {
+			const c = this.#connections.get(id);
+			if (!c) continue;
+			if (c.focus !== null && c.focusAt > focusAt) [focus, focusAt] = [c.focus, c.focusAt];
+			if (c.page !== null && c.pageAt > pageAt) [page, pageAt] = [c.page, c.pageAt];
+		}
+		p.focus = focus;
+		p.page = page;
+	}
+
+	#refresh(p: Person): PresenceChange | null {
+		const before = { focus: p.focus, page: p.page };
+		this.#derive(p);
+		if (before.focus === p.focus && samePage(before.page, p.page)) return null;
+		return this.#emit(p);
+	}
+
+	#emit(p: Person): PresenceChange {
+		p.version = Math.max(p.version + 1, this.#micros());
+		const change: PresenceChange = { ...stateOf(p), workspaceId: p.workspaceId };
+		this.#fanout.emit(change);
+		return change;
+	}
+
+	#goOffline(p: Person): PresenceChange | null {
+		p.graceUntil = null;
+		this.#graced.delete(p);
+		if (!p.online) return null;
+		p.online = false;
+		p.focus = null;
+		p.page = null;
+		p.lastSeenAt = Date.now();
+		this.#lastSeen.add(p.workspaceId, p.userId, p.lastSeenAt);
+		return this.#emit(p);
+	}
+
+	#remove(connectionId: string): Connection | null {
+		const connection = this.#connections.get(connectionId);
+		if (!connection) return null;
+		this.#connections.delete(connectionId);
+		this.#person(connection.workspaceId, connection.userId).connections.delete(connectionId);
+		return connection;
+	}
+
+	#afterRemoval(p: Person, graceMs: number): PresenceChange | null {
+		if (p.connections.size > 0) return this.#refresh(p);
+		if (graceMs > 0 && p.online) {
+			// Nothing visible changes during the grace: focus and page stay as they were.
+			p.graceUntil = Date.now() + graceMs;
+			this.#graced.add(p);
+			return null;
+		}
+		return this.#goOffline(p);
+	}
+
+	#sweep(): void {
+		const now = Date.now();
+		const expired: Connection[] = [];
+		for (const [id, connection] of this.#connections) {
+			if (connection.deadline > now) continue;
+			this.#remove(id);
+			expired.push(connection);
+			this.#fanout.expire(id);
+		}
+		// The heartbeat timeout already was the wait: offline at once, no extra grace.
+		for (const connection of expired) {
+			this.#afterRemoval(this.#person(connection.workspaceId, connection.userId), 0);
+		}
+		for (const p of [...this.#graced]) {
+			if (p.graceUntil !== null && p.graceUntil <= now && p.connections.size === 0) {
+				this.#goOffline(p);
+			}
+		}
+		if (now - this.#lastForget < 3600_000) return;
+		this.#lastForget = now;
+		for (const [k, p] of this.#people) {
+			if (
+				!p.online &&
+				p.connections.size === 0 &&
+				p.graceUntil === null &&
+				p.lastSeenAt !== null &&
+				now - p.lastSeenAt > FORGET_AFTER_MS
+			) {
+				this.#people.delete(k);
+			}
+		}
+	}
+}
+
+function key(workspaceId: string, userId: string): string {
+	return `${workspaceId}\u0000${userId}`;
+}
+
+function samePage(a: CurrentPage | null, b: CurrentPage | null): boolean {
+	return a === b || (a !== null && b !== null && a.url === b.url && a.title === b.title);
+}
+
+function stateOf(p: Person): PresenceState {
+	return {
+		userId: p.userId,
+		isOnline: p.online,
+		focusConversationId: p.online ? p.focus : null,
+		currentPage: p.online && p.page ? { ...p.page } : null,
+		lastSeenAt: p.lastSeenAt,
+		version: p.version
+	};
+}
+
+function offline(userId: string): PresenceState {
+	return {
+		userId,
+		isOnline: false,
+		focusConversationId: null,
+		currentPage: null,
+		lastSeenAt: null,
+		version: 0
+	};
+}

@@ -1,0 +1,777 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { newConnectionId, workspaceOfConnection } from '../shared/ids';
+import { LastSeenWriter } from '../shared/last-seen-writer';
+import { LocalFanout } from '../shared/listeners';
+import { ThrottledLog, type PresenceLogger } from '../shared/logger';
+import { RepeatingTask } from '../shared/timer';
+import type {
+	CurrentPage,
+	LastSeenStore,
+	PersonRef,
+	PresenceChange,
+	PresenceEngine,
+	PresenceListener,
+	PresenceState,
+	PresenceTimings
+} from '../types';
+import { decodeBusMessage, decodeSummary, encodePage, offlineState } from './codec';
+import { ScriptCaller, type TransitionResult } from './commands';
+import { PresenceKeys } from './keys';
+
+export interface RedisPresenceOptions {
+	/** Command client. Give it a short `commandTimeout` (about 1 s) and few retries per request. */
+	redis: Redis;
+	/** The node's one subscriber connection (may be shared with other buses); default `redis.duplicate()`. */
+	subscriber?: Redis;
+	/** Every key and channel starts with it. */
+	keyPrefix: string;
+	timings: PresenceTimings;
+	lastSeen: LastSeenStore;
+	/** Stable name of this node (logs, lease key); default a random id. */
+	nodeId?: string;
+	logger?: PresenceLogger;
+	/** How long a person's summary (version, last seen) outlives its last change; default 30 days. */
+	summaryTtlMs?: number;
+}
+
+/** What this node knows of a connection it holds (a stream is open here), to re-register it. */
+interface HeldConnection {
+	workspaceId: string;
+	userId: string;
+	focus: string | null;
+	/** Report time from Redis (decimal µs string), '0' when never confirmed by Redis. */
+	focusAt: string;
+	page: string | null;
+	pageAt: string;
+	/** A focus/page report that failed (Redis away): sent again with the re-registration. */
+	pendingFocus: boolean;
+	pendingPage: boolean;
+}
+
+const DEFAULT_SUMMARY_TTL_MS = 30 * 24 * 3600 * 1000;
+/** Due items one sweep script claims per kind; more are left for the next call. */
+const SWEEP_BATCH = 500;
+/** Workspaces claimed per CLAIM call; a sweep tick loops while there are more. */
+const CLAIM_BATCH = 100;
+const MAX_CLAIM_ROUNDS = 20;
+/** Parallel workspace scripts in one sweep (they pipeline on the one connection). */
+const PARALLEL = 32;
+
+/**
+ * The Redis backend of the presence engine: any number of nodes share one Redis (or Cluster).
+ * Every transition is one Lua script (scripts.ts) that also publishes its change; this class
+ * holds the node's side: its connections, the bus fan-out, the lease, the sweeper, and the
+ * recovery when Redis fails or loses its data. See README.md for the whole picture.
+ */
+export class RedisPresenceEngine implements PresenceEngine {
+	readonly nodeId: string;
+
+	#redis: Redis;
+	#subscriber: Redis;
+	#ownsSubscriber: boolean;
+	#keys: PresenceKeys;
+	#timings: PresenceTimings;
+	#scripts: ScriptCaller;
+	#logger: PresenceLogger;
+	#log: ThrottledLog;
+	#lastSeen: LastSeenWriter;
+	#fanout: LocalFanout;
+
+	/**
+	 * This node incarnation's id in Redis. A new one is taken whenever the lease was found
+	 * missing, so a sweeper reaping the old incarnation can never remove connections the node
+	 * re-registered under the new one.
+	 */
+	#holder: string;
+	#held = new Map<string, HeldConnection>();
+	/** Held connections whose registration or last report may be missing in Redis. */
+	#dirty = new Set<string>();
+	/** Workspaces recorded in this incarnation's `node:<holder>:ws` set. */
+	#registeredWorkspaces = new Set<string>();
+	/** Per listened workspace: the newest version seen per person, for reconcile(). */
+	#known = new Map<string, Map<string, { version: number; online: boolean }>>();
+
+	#leaseTask: RepeatingTask;
+	#sweepTask: RepeatingTask;
+	#reconcileTimer: NodeJS.Timeout | null = null;
+	#flushingDirty: Promise<void> | null = null;
+	#started = false;
+	#stopped = false;
+	#redisWasReady = false;
+	#subscriberWasReady = false;
+
+	constructor(options: RedisPresenceOptions) {
+		this.nodeId = options.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
+		this.#redis = options.redis;
+		this.#ownsSubscriber = !options.subscriber;
+		this.#subscriber = options.subscriber ?? options.redis.duplicate();
+		if (this.#ownsSubscriber) this.#subscriber.on('error', () => {});
+		this.#keys = new PresenceKeys(options.keyPrefix);
+		this.#timings = options.timings;
+		this.#scripts = new ScriptCaller(this.#redis, options.summaryTtlMs ?? DEFAULT_SUMMARY_TTL_MS);
+		this.#logger = options.logger ?? console;
+		this.#log = new ThrottledLog(this.#logger);
+		this.#lastSeen = new LastSeenWriter(options.lastSeen, this.#log);
+		this.#holder = this.#newHolder();
+		this.#fanout = new LocalFanout({
+			onFirst: (ws) => this.#subscribe(ws),
+			onLast: (ws) => {
+				this.#known.delete(ws);
+				this.#subscriber.unsubscribe(this.#keys.channel(ws)).catch(() => {});
+			},
+			onError: (error) => this.#logger.error('[presence] a listener threw:', error)
+		});
+		this.#leaseTask = new RepeatingTask(
+			Math.max(20, Math.floor(this.#timings.leaseTtlMs / 3)),
+			() => this.#leaseTick(),
+			(error) => this.#log.warn('lease', 'lease refresh failed', error)
+		);
+		this.#sweepTask = new RepeatingTask(
+			this.#timings.sweepIntervalMs,
+			() => this.#sweepTick(),
+			(error) => this.#log.warn('sweep', 'sweep failed', error)
+		);
+		// A client that is already connected has had its first 'ready': the next one is a reconnect.
+		this.#redisWasReady = this.#redis.status === 'ready';
+		this.#subscriberWasReady = this.#subscriber.status === 'ready';
+		this.#subscriber.on('message', this.#onMessage);
+		this.#subscriber.on('ready', this.#onSubscriberReady);
+		this.#redis.on('ready', this.#onRedisReady);
+	}
+
+	// ---------------------------------------------------------------- connections
+
+	async connect(
+		person: PersonRef
+	): Promise<{ connectionId: string; change: PresenceChange | null }> {
+		const connectionId = newConnectionId(person.workspaceId);
+		const held: HeldConnection = {
+			workspaceId: person.workspaceId,
+			userId: person.userId,
+			focus: null,
+			focusAt: '0',
+			page: null,
+			pageAt: '0',
+			pendingFocus: false,
+			pendingPage: false
+		};
+		this.#held.set(connectionId, held);
+		try {
+			const result = await this.#register(connectionId, held);
+			return { connectionId, change: lastChangeOf(result.changes, person.userId) };
+		} catch (error) {
+			// Fail soft: the stream stays open; the lease tick registers it once Redis answers.
+			this.#dirty.add(connectionId);
+			this.#log.warn('connect', 'connect could not reach Redis, will register later', error);
+			return { connectionId, change: null };
+		}
+	}
+
+	async heartbeat(connectionId: string): Promise<boolean> {
+		const ws = workspaceOfConnection(connectionId);
+		if (ws === null) return false;
+		try {
+			const alive = await this.#scripts.heartbeat(
+				this.#keys.workspace(ws),
+				ws,
+				connectionId,
+				this.#timings.heartbeatTimeoutMs
+			);
+			if (alive) return true;
+			// Unknown to Redis but its stream is open here: Redis lost it (restart, flush) before
+			// the lease tick noticed. The client is evidently alive: register it again now.
+			const held = this.#held.get(connectionId);
+			if (!held) return false;
+			await this.#register(connectionId, held);
+			return true;
+		} catch (error) {
+			this.#log.warn('heartbeat', 'heartbeat could not reach Redis', error);
+			if (!this.#held.has(connectionId)) return false;
+			this.#dirty.add(connectionId);
+			return true;
+		}
+	}
+
+	async disconnect(connectionId: string): Promise<PresenceChange | null> {
+		const held = this.#held.get(connectionId);
+		this.#held.delete(connectionId);
+		this.#dirty.delete(connectionId);
+		const ws = workspaceOfConnection(connectionId);
+		if (ws === null) return null;
+		try {
+			const result = await this.#scripts.workspace<number | string | null>(
+				'presenceDisconnect',
+				this.#keys.workspace(ws),
+				ws,
+				[connectionId, this.#timings.graceMs]
+			);
+			if (!result) return null;
+			this.#afterTransition(ws, result);
+			const graceEnd = result.extra[0];
+			if (graceEnd !== null && graceEnd !== undefined) await this.#noteDue(ws, Number(graceEnd));
+			const user = result.extra[1];
+			return lastChangeOf(result.changes, typeof user === 'string' ? user : held?.userId);
+		} catch (error) {
+			// Its heartbeats stop now, so the sweep expires it after the heartbeat timeout.
+			this.#log.warn('disconnect', 'disconnect could not reach Redis (the sweep will expire it)', error);
+			return null;
+		}
+	}
+
+	focus(connectionId: string, conversationId: string | null): Promise<PresenceChange | null> {
+		return this.#report(connectionId, 'f', conversationId ?? '');
+	}
+
+	page(connectionId: string, page: CurrentPage): Promise<PresenceChange | null> {
+		return this.#report(connectionId, 'p', encodePage(page));
+	}
+
+	async owner(connectionId: string): Promise<PersonRef | null> {
+		const ws = workspaceOfConnection(connectionId);
+		if (ws === null) return null;
+		try {
+			const userId = await this.#redis.hget(this.#keys.connection(ws, connectionId), 'u');
+			if (userId !== null) return { workspaceId: ws, userId };
+			const held = this.#held.get(connectionId);
+			// Held here but unknown to Redis: Redis lost it; heartbeat() registers it again.
+			return held ? { workspaceId: ws, userId: held.userId } : null;
+		} catch (error) {
+			this.#log.warn('owner', 'owner lookup could not reach Redis', error);
+			const held = this.#held.get(connectionId);
+			return held ? { workspaceId: ws, userId: held.userId } : null;
+		}
+	}
+
+	// ---------------------------------------------------------------- reads
+
+	async read(workspaceId: string, userIds: readonly string[]): Promise<Map<string, PresenceState>> {
+		const states = new Map<string, PresenceState>();
+		if (userIds.length === 0) return states;
+		try {
+			// ONE round trip whatever the size: all keys share the workspace's hash tag.
+			const raw = await this.#redis.mget(userIds.map((id) => this.#keys.summary(workspaceId, id)));
+			userIds.forEach((id, i) => states.set(id, decodeSummary(id, raw[i])));
+			const known = this.#known.get(workspaceId);
+			if (known) for (const state of states.values()) this.#remember(known, state);
+		} catch (error) {
+			// When in doubt, assume they are gone (DESIGN section 2).
+			this.#log.warn('read', 'presence read failed, answering offline', error);
+			for (const id of userIds) states.set(id, offlineState(id));
+		}
+		return states;
+	}
+
+	async isOnline(workspaceId: string, userId: string): Promise<boolean> {
+		try {
+			const raw = await this.#redis.get(this.#keys.summary(workspaceId, userId));
+			return decodeSummary(userId, raw).isOnline;
+		} catch (error) {
+			this.#log.warn('read', 'presence read failed, answering offline', error);
+			return false;
+		}
+	}
+
+	// ---------------------------------------------------------------- bus
+
+	listen(workspaceId: string, listener: PresenceListener, signal: AbortSignal): Promise<void> {
+		if (!this.#known.has(workspaceId) && !signal.aborted) this.#known.set(workspaceId, new Map());
+		return this.#fanout.listen(workspaceId, listener, signal);
+	}
+
+	watchExpiry(connectionId: string, onExpired: () => void, signal: AbortSignal): void {
+		const ws = workspaceOfConnection(connectionId);
+		if (ws === null) return;
+		this.#fanout.watch(ws, connectionId, onExpired, signal);
+	}
+
+	async #subscribe(workspaceId: string): Promise<void> {
+		try {
+			await this.#subscriber.subscribe(this.#keys.channel(workspaceId));
+		} catch (error) {
+			// Resolve anyway: the stream stays open, and the subscriber's 'ready' handler
+			// subscribes every wanted channel again when Redis answers.
+			this.#log.warn('subscribe', `subscribe to workspace ${workspaceId} failed`, error);
+		}
+	}
+
+	#onMessage = (channel: string, payload: string): void => {
+		const ws = this.#keys.workspaceOfChannel(channel);
+		if (ws === null) return;
+		const message = decodeBusMessage(payload);
+		if (!message) return;
+		switch (message.k) {
+			case 'c': {
+				const known = this.#known.get(ws);
+				if (known) this.#remember(known, message.change);
+				this.#fanout.emit(message.change);
+				return;
+			}
+			case 'x':
+				for (const connectionId of message.connections) {
+					this.#held.delete(connectionId);
+					this.#dirty.delete(connectionId);
+					this.#fanout.expire(connectionId);
+				}
+				return;
+			case 'r': {
+				const held = this.#held.get(message.connection);
+				if (!held) return;
+				const value = message.value === '' ? null : message.value;
+				if (message.field === 'f' && BigInt(message.at) > BigInt(held.focusAt)) {
+					held.focus = value;
+					held.focusAt = message.at;
+				} else if (message.field === 'p' && BigInt(message.at) > BigInt(held.pageAt)) {
+					held.page = value;
+					held.pageAt = message.at;
+				}
+				return;
+			}
+		}
+	};
+
+	#remember(known: Map<string, { version: number; online: boolean }>, state: PresenceState) {
+		const seen = known.get(state.userId);
+		if (!seen || state.version > seen.version) {
+			known.set(state.userId, { version: state.version, online: state.isOnline });
+		}
+	}
+
+	#onSubscriberReady = (): void => {
+		if (!this.#subscriberWasReady) {
+			this.#subscriberWasReady = true;
+			return;
+		}
+		// Reconnected: make sure every wanted channel is subscribed (one that failed while Redis
+		// was away is not in ioredis's own resubscribe list), then catch up on what was missed.
+		const channels = this.#fanout.workspaces().map((ws) => this.#keys.channel(ws));
+		if (channels.length) this.#subscriber.subscribe(...channels).catch(() => {});
+		this.#scheduleReconcile();
+	};
+
+	#onRedisReady = (): void => {
+		if (!this.#redisWasReady) {
+			this.#redisWasReady = true;
+			return;
+		}
+		// Reconnected (maybe to an empty Redis): check the lease now rather than at the next tick.
+		if (this.#started && !this.#stopped) void this.#leaseTask.runNow();
+	};
+
+	// ---------------------------------------------------------------- lifecycle
+
+	async start(): Promise<void> {
+		if (this.#started) return;
+		this.#started = true;
+		this.#stopped = false;
+		try {
+			await this.#acquireLease();
+		} catch (error) {
+			// Redis away at start: the lease tick keeps trying; presence answers offline meanwhile.
+			this.#log.warn('lease', 'could not take the node lease at start', error);
+		}
+		this.#leaseTask.start();
+		this.#sweepTask.start();
+	}
+
+	async stop(): Promise<void> {
+		if (this.#stopped) return;
+		this.#stopped = true;
+		if (this.#reconcileTimer) clearTimeout(this.#reconcileTimer);
+		await Promise.all([this.#leaseTask.stop(), this.#sweepTask.stop()]);
+		// Goodbye with grace: a client that reconnects to another node within it shows nothing.
+		const ids = [...this.#held.keys()];
+		let clean = true;
+		await Promise.all(
+			ids.map(async (id) => {
+				const ws = workspaceOfConnection(id);
+				this.#held.delete(id);
+				if (!ws) return;
+				try {
+					const result = await this.#scripts.workspace<number | string | null>(
+						'presenceDisconnect',
+						this.#keys.workspace(ws),
+						ws,
+						[id, this.#timings.graceMs]
+					);
+					if (result) {
+						this.#afterTransition(ws, result);
+						const graceEnd = result.extra[0];
+						if (graceEnd !== null && graceEnd !== undefined) await this.#noteDue(ws, Number(graceEnd));
+					}
+				} catch {
+					clean = false;
+				}
+			})
+		);
+		this.#dirty.clear();
+		await this.#lastSeen.flush();
+		try {
+			await this.#redis.del(this.#keys.lease(this.#holder));
+			// With connections left behind (Redis failed), stay registered: another node's sweep
+			// finds the lease gone and expires them at once.
+			if (clean) {
+				await this.#redis.del(this.#keys.holderWorkspaces(this.#holder));
+				await this.#redis.srem(this.#keys.nodes, this.#holder);
+			}
+		} catch (error) {
+			this.#log.warn('lease', 'releasing the lease failed (it lapses on its own)', error);
+		}
+		this.#detach();
+	}
+
+	/**
+	 * Test hook: behaves like a crash (no goodbye, no cleanup in Redis): timers stop, the bus
+	 * is detached, the lease is left to lapse. The caller disconnects the clients.
+	 */
+	haltForTest(): void {
+		this.#stopped = true;
+		this.#leaseTask.halt();
+		this.#sweepTask.halt();
+		if (this.#reconcileTimer) clearTimeout(this.#reconcileTimer);
+		this.#detach();
+	}
+
+	#detach(): void {
+		this.#subscriber.off('message', this.#onMessage);
+		this.#subscriber.off('ready', this.#onSubscriberReady);
+		this.#redis.off('ready', this.#onRedisReady);
+		const channels = this.#fanout.workspaces().map((ws) => this.#keys.channel(ws));
+		if (this.#ownsSubscriber) {
+			this.#subscriber.disconnect();
+		} else if (channels.length) {
+			this.#subscriber.unsubscribe(...channels).catch(() => {});
+		}
+	}
+
+	// ---------------------------------------------------------------- internals: transitions
+
+	async #register(connectionId: string, held: HeldConnection) {
+		await this.#ensureWorkspaceRecorded(held.workspaceId);
+		const ws = held.workspaceId;
+		const result = await this.#scripts.workspace<number>(
+			'presenceRegister',
+			this.#keys.workspace(ws),
+			ws,
+			[
+				connectionId,
+				held.userId,
+				this.#holder,
+				this.#timings.heartbeatTimeoutMs,
+				held.focus ?? '',
+				held.focusAt,
+				held.page ?? '',
+				held.pageAt
+			]
+		);
+		if (!result) throw new Error('register returned nothing');
+		this.#afterTransition(ws, result);
+		const deadline = result.extra[0];
+		if (deadline !== undefined) await this.#noteDue(ws, Number(deadline));
+		return result;
+	}
+
+	async #report(
+		connectionId: string,
+		field: 'f' | 'p',
+		value: string
+	): Promise<PresenceChange | null> {
+		const ws = workspaceOfConnection(connectionId);
+		if (ws === null) return null;
+		const held = this.#held.get(connectionId);
+		if (held) {
+			if (field === 'f') held.focus = value || null;
+			else held.page = value || null;
+		}
+		try {
+			const result = await this.#scripts.workspace<string>(
+				'presenceReport',
+				this.#keys.workspace(ws),
+				ws,
+				[connectionId, field, value, this.#holder]
+			);
+			if (!result) {
+				// Unknown to Redis. If its stream is open here, Redis lost it: register it again,
+				// with this report, at the next lease tick (or sooner on a heartbeat).
+				if (held) {
+					this.#markPending(held, field);
+					this.#dirty.add(connectionId);
+				}
+				return null;
+			}
+			this.#afterTransition(ws, result);
+			if (held) {
+				const at = result.extra[0] ?? '0';
+				if (field === 'f') [held.focusAt, held.pendingFocus] = [at, false];
+				else [held.pageAt, held.pendingPage] = [at, false];
+			}
+			return result.changes.at(-1) ?? null;
+		} catch (error) {
+			this.#log.warn('report', 'focus/page report could not reach Redis, will retry', error);
+			if (held) {
+				this.#markPending(held, field);
+				this.#dirty.add(connectionId);
+			}
+			return null;
+		}
+	}
+
+	#markPending(held: HeldConnection, field: 'f' | 'p') {
+		if (field === 'f') held.pendingFocus = true;
+		else held.pendingPage = true;
+	}
+
+	/** Bookkeeping after any workspace script: last_seen_at writes. Events come back via the bus. */
+	#afterTransition(workspaceId: string, result: TransitionResult<unknown>) {
+		for (const userId of result.seen) this.#lastSeen.add(workspaceId, userId, result.now);
+	}
+
+	async #noteDue(workspaceId: string, deadline: number) {
+		await this.#scripts.noteDue(this.#keys.due, workspaceId, deadline);
+	}
+
+	async #ensureWorkspaceRecorded(workspaceId: string) {
+		if (this.#registeredWorkspaces.has(workspaceId)) return;
+		// Before the connection exists in the workspace, so a reaper that finds our lease gone
+		// always knows where to look.
+		await this.#redis.sadd(this.#keys.holderWorkspaces(this.#holder), workspaceId);
+		this.#registeredWorkspaces.add(workspaceId);
+	}
+
+	// ---------------------------------------------------------------- internals: lease
+
+	#newHolder(): string {
+		return `${this.nodeId}.${randomBytes(4).toString('hex')}`;
+	}
+
+	async #acquireLease() {
+		await this.#redis.set(this.#keys.lease(this.#holder), '1', 'PX', this.#timings.leaseTtlMs);
+		await this.#redis.sadd(this.#keys.nodes, this.#holder);
+	}
+
+	async #leaseTick() {
+		if (this.#stopped) return;
+		const refreshed = await this.#redis.set(
+			this.#keys.lease(this.#holder),
+			'1',
+			'PX',
+			this.#timings.leaseTtlMs,
+			'XX'
+		);
+		if (refreshed === null) await this.#reincarnate();
+		await this.#flushDirty();
+	}
+
+	/**
+	 * Our lease is gone: Redis restarted or was flushed, or we stalled past the TTL and another
+	 * node reaped us. Either way: new incarnation, then every held connection registered again.
+	 */
+	async #reincarnate() {
+		const old = this.#holder;
+		this.#holder = this.#newHolder();
+		this.#registeredWorkspaces.clear();
+		this.#logger.warn(
+			`[presence] node lease ${old} was missing (Redis restarted/flushed, or this node stalled): re-registering ${this.#held.size} connection(s) as ${this.#holder}`
+		);
+		await this.#acquireLease();
+		for (const id of this.#held.keys()) this.#dirty.add(id);
+		// Listeners may hold states Redis no longer backs (people in grace, people whose node
+		// died meanwhile): reconcile once the surviving nodes have re-registered.
+		this.#scheduleReconcile();
+	}
+
+	#flushDirty(): Promise<void> {
+		if (this.#flushingDirty) return this.#flushingDirty;
+		this.#flushingDirty = (async () => {
+			try {
+				const ids = [...this.#dirty];
+				for (let i = 0; i < ids.length; i += PARALLEL) {
+					await Promise.all(ids.slice(i, i + PARALLEL).map((id) => this.#reRegister(id)));
+				}
+			} finally {
+				this.#flushingDirty = null;
+			}
+		})();
+		return this.#flushingDirty;
+	}
+
+	async #reRegister(connectionId: string) {
+		const held = this.#held.get(connectionId);
+		if (!held) {
+			this.#dirty.delete(connectionId);
+			return;
+		}
+		try {
+			await this.#register(connectionId, held);
+			if (held.pendingFocus) await this.#report(connectionId, 'f', held.focus ?? '');
+			if (held.pendingPage) await this.#report(connectionId, 'p', held.page ?? '');
+			if (!held.pendingFocus && !held.pendingPage) this.#dirty.delete(connectionId);
+		} catch (error) {
+			this.#log.warn('reregister', 're-registering connections failed, will retry', error);
+		}
+	}
+
+	// ---------------------------------------------------------------- internals: sweep
+
+	async #sweepTick() {
+		if (this.#stopped) return;
+		try {
+			await this.#sweepDue();
+		} catch (error) {
+			this.#log.warn('sweep', 'sweep failed', error);
+		}
+		try {
+			await this.#reapDeadNodes();
+		} catch (error) {
+			this.#log.warn('reap', 'checking node leases failed', error);
+		}
+		await this.#lastSeen.flush();
+	}
+
+	/** Claims due workspaces (each claimed by one node at a time) and sweeps each with one script. */
+	async #sweepDue() {
+		const markerMs = Math.max(1000, 5 * this.#timings.sweepIntervalMs);
+		for (let round = 0; round < MAX_CLAIM_ROUNDS && !this.#stopped; round++) {
+			const claimed = await this.#scripts.claimDue(this.#keys.due, CLAIM_BATCH, markerMs);
+			for (let i = 0; i < claimed.length; i += PARALLEL) {
+				await Promise.all(
+					claimed.slice(i, i + PARALLEL).map(async ([ws, marker]) => {
+						const result = await this.#scripts.workspace<number | null>(
+							'presenceSweep',
+							this.#keys.workspace(ws),
+							ws,
+							[SWEEP_BATCH]
+						);
+						if (!result) return;
+						this.#afterTransition(ws, result);
+						const next = result.extra[0];
+						await this.#scripts.settleDue(
+							this.#keys.due,
+							ws,
+							marker,
+							next === null || next === undefined ? null : Number(next)
+						);
+					})
+				);
+			}
+			if (claimed.length < CLAIM_BATCH) return;
+		}
+	}
+
+	/** A registered node incarnation whose lease lapsed: expire all its connections, per workspace. */
+	async #reapDeadNodes() {
+		const holders = await this.#redis.smembers(this.#keys.nodes);
+		const others = holders.filter((h) => h !== this.#holder);
+		if (others.length === 0) return;
+		const alive = await Promise.all(others.map((h) => this.#redis.exists(this.#keys.lease(h))));
+		for (const [i, holder] of others.entries()) {
+			if (alive[i] || this.#stopped) continue;
+			await this.#reap(holder);
+		}
+	}
+
+	async #reap(holder: string) {
+		const key = this.#keys.holderWorkspaces(holder);
+		const workspaces = await this.#redis.smembers(key);
+		let expired = 0;
+		for (let i = 0; i < workspaces.length; i += PARALLEL) {
+			await Promise.all(
+				workspaces.slice(i, i + PARALLEL).map(async (ws) => {
+					const result = await this.#scripts.workspace<number>(
+						'presenceExpireHolder',
+						this.#keys.workspace(ws),
+						ws,
+						[holder]
+					);
+					if (!result) return;
+					this.#afterTransition(ws, result);
+					expired += Number(result.extra[0] ?? 0);
+					await this.#redis.srem(key, ws);
+				})
+			);
+		}
+		await this.#redis.srem(this.#keys.nodes, holder);
+		if (expired > 0) {
+			this.#logger.info(`[presence] node ${holder} lost its lease: expired ${expired} connection(s)`);
+		}
+	}
+
+	// ---------------------------------------------------------------- internals: reconcile
+
+	#scheduleReconcile() {
+		if (this.#stopped || this.#reconcileTimer) return;
+		// Wait a lease TTL: by then every live node noticed its lease missing and re-registered.
+		this.#reconcileTimer = setTimeout(() => {
+			this.#reconcileTimer = null;
+			this.#reconcile().catch((error: unknown) => {
+				this.#log.warn('reconcile', 'reconcile failed, retrying', error);
+				this.#scheduleReconcile();
+			});
+		}, this.#timings.leaseTtlMs + this.#timings.sweepIntervalMs);
+		this.#reconcileTimer.unref();
+	}
+
+	/**
+	 * Makes local listeners right after Redis lost data or this node missed messages: people
+	 * they hold online with nothing live behind them go offline (published, newer version), and
+	 * newer states they missed are replayed to them.
+	 */
+	async #reconcile() {
+		for (const [ws, known] of this.#known) {
+			const held: string[] = [];
+			for (const [userId, seen] of known) {
+				if (seen.online) held.push(userId, String(seen.version));
+			}
+			if (held.length === 0) continue;
+			const CHUNK = 1000;
+			for (let i = 0; i < held.length; i += CHUNK) {
+				const result = await this.#scripts.workspace<string[]>(
+					'presenceReconcile',
+					this.#keys.workspace(ws),
+					ws,
+					held.slice(i, i + CHUNK)
+				);
+				if (!result) continue;
+				this.#afterTransition(ws, result);
+				const newer = result.extra[0] ?? [];
+				for (let j = 0; j + 1 < newer.length; j += 2) {
+					const state = decodeSummary(newer[j]!, newer[j + 1]);
+					const seen = known.get(state.userId);
+					if (seen && state.version <= seen.version) continue;
+					this.#remember(known, state);
+					this.#fanout.emit({ ...state, workspaceId: ws });
+				}
+			}
+		}
+	}
+
+	// ---------------------------------------------------------------- introspection (metrics, tests)
+
+	/** Connections whose stream is open on this node. */
+	get localConnections(): number {
+		return this.#held.size;
+	}
+
+	/** The current incarnation's id in Redis (lease key suffix). */
+	get holderId(): string {
+		return this.#holder;
+	}
+
+	/** Awaits pending last_seen writes (tests, shutdown). */
+	flushLastSeen(): Promise<void> {
+		return this.#lastSeen.flush();
+	}
+
+	/** Runs one sweep now (tests). */
+	sweepNow(): Promise<void> {
+		return this.#sweepTask.runNow();
+	}
+}
+
+function lastChangeOf(changes: PresenceChange[], userId: string | undefined): PresenceChange | null {
+	for (let i = changes.length - 1; i >= 0; i--) {
+		if (changes[i]!.userId === userId) return changes[i]!;
+	}
+	return changes.at(-1) ?? null;
+}
+

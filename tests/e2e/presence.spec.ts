@@ -1,0 +1,135 @@
+import { expect, test, type Page } from '@playwright/test';
+
+/** Grace (0.5 s here) + sweep + delivery, with room for a slow machine. */
+const LIVE = { timeout: 15_000 };
+
+async function signIn(page: Page, email = 'ada@demo.test') {
+	await page.goto('/login');
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill('demo-password');
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await expect(page).toHaveURL(/\/inbox$/);
+}
+
+/** What the page sees when its tab is hidden or shown again (Playwright keeps pages visible). */
+async function setVisibility(page: Page, state: 'hidden' | 'visible') {
+	await page.evaluate((value) => {
+		Object.defineProperty(document, 'visibilityState', { value, configurable: true });
+		Object.defineProperty(document, 'hidden', { value: value === 'hidden', configurable: true });
+		document.dispatchEvent(new Event('visibilitychange'));
+	}, state);
+}
+
+test('an agent sees a visitor live: presence, page, messages, and going offline', async ({
+	browser
+}) => {
+	const agentContext = await browser.newContext();
+	const visitorContext = await browser.newContext();
+	try {
+		const agent = await agentContext.newPage();
+		await signIn(agent);
+		await expect(agent.getByTestId('stream-state')).toHaveAttribute('data-connected', 'true', LIVE);
+
+		// A visitor arrives on the shop: the widget starts a session and opens its stream.
+		const visitor = await visitorContext.newPage();
+		await visitor.goto('/demo');
+		const widget = visitor.getByTestId('chat-widget');
+		await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
+		const conversationId = await widget.getAttribute('data-conversation-id');
+		expect(conversationId).toBeTruthy();
+
+		// Without a reload, the agent's list gets the new conversation with a live (yellow) dot.
+		const item = agent.locator(
+			`[data-testid="conversation-item"][data-conversation-id="${conversationId}"]`
+		);
+		await expect(item).toHaveAttribute('data-status', 'active', LIVE);
+
+		// Opening the chat is "chatting with the agents": green.
+		await visitor.getByTestId('chat-launcher').click();
+		await expect(visitor.getByTestId('chat-panel')).toBeVisible();
+		await expect(item).toHaveAttribute('data-status', 'online', LIVE);
+
+		await item.click();
+		await expect(agent).toHaveURL(new RegExp(`/inbox/${conversationId}$`));
+		const panel = agent.getByTestId('visitor-panel');
+		await expect(panel).toHaveAttribute('data-status', 'online', LIVE);
+		await expect(agent.getByTestId('visitor-presence')).toHaveText('Online');
+		await expect(agent.getByTestId('visitor-page')).toHaveText('Viewing Kettle & Co. · Home', LIVE);
+
+		// The visitor moves to a product page: the panel follows.
+		await visitor.getByRole('link', { name: /Blue Kettle/ }).click();
+		await expect(visitor).toHaveTitle('Blue Kettle · Kettle & Co.');
+		await expect(agent.getByTestId('visitor-page')).toHaveText(
+			'Viewing Blue Kettle · Kettle & Co.',
+			LIVE
+		);
+
+		// A small picture of the visitor's page reaches the agent.
+		await expect(agent.getByTestId('visitor-preview')).toBeVisible({ timeout: 20_000 });
+
+		// The visitor writes; the agent sees it live.
+		const visitorBox = visitor.getByLabel('Your message');
+		await visitorBox.fill('Is the blue kettle in stock?');
+		await visitorBox.press('Enter');
+		await expect(agent.getByTestId('messages')).toContainText('Is the blue kettle in stock?', LIVE);
+		// The agent had the conversation open: it is read at once, and the visitor sees so.
+		await expect(visitor.getByTestId('widget-read')).toBeVisible(LIVE);
+
+		// The agent replies; the widget shows it, and the agent as chatting with the visitor.
+		await agent.getByLabel('Reply').fill('Yes, it ships tomorrow.');
+		await agent.getByRole('button', { name: 'Send' }).click();
+		await expect(visitor.getByTestId('widget-messages')).toContainText(
+			'Yes, it ships tomorrow.',
+			LIVE
+		);
+		await expect(visitor.getByTestId('widget-agent').filter({ hasText: 'Ada' })).toHaveAttribute(
+			'data-status',
+			'online',
+			LIVE
+		);
+
+		// The visitor's tab goes to the background: no longer chatting (yellow); back: green again.
+		await setVisibility(visitor, 'hidden');
+		await expect(item).toHaveAttribute('data-status', 'active', LIVE);
+		await expect(panel).toHaveAttribute('data-status', 'active');
+		await expect(agent.getByTestId('visitor-presence')).toHaveText('Active');
+		await setVisibility(visitor, 'visible');
+		await expect(item).toHaveAttribute('data-status', 'online', LIVE);
+
+		// The visitor leaves: gray, "Offline · Last seen …", page and preview hidden.
+		await visitor.close();
+		await expect(panel).toHaveAttribute('data-status', 'offline', LIVE);
+		await expect(agent.getByTestId('visitor-presence')).toHaveText(/Offline · Last seen \S/);
+		await expect(agent.getByTestId('visitor-page')).toHaveCount(0);
+		await expect(agent.getByTestId('visitor-preview')).toHaveCount(0);
+		await expect(item).toHaveAttribute('data-status', 'offline');
+
+		// A reload shows the same state.
+		await agent.reload();
+		await expect(agent.getByTestId('visitor-panel')).toHaveAttribute('data-status', 'offline');
+		await expect(agent.getByTestId('visitor-presence')).toHaveText(/Offline · Last seen \S/);
+		await expect(agent.getByTestId('messages')).toContainText('Yes, it ships tomorrow.');
+	} finally {
+		await visitorContext.close();
+		await agentContext.close();
+	}
+});
+
+test('a visitor keeps their conversation across reloads and navigation', async ({ page }) => {
+	await page.goto('/demo');
+	const widget = page.getByTestId('chat-widget');
+	await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
+	const conversationId = await widget.getAttribute('data-conversation-id');
+
+	await page.getByTestId('chat-launcher').click();
+	const box = page.getByLabel('Your message');
+	await box.fill('Hello from the cart page soon');
+	await box.press('Enter');
+	await expect(page.getByTestId('widget-messages')).toContainText('Hello from the cart page soon');
+
+	await page.goto('/demo/cart');
+	await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
+	await expect(widget).toHaveAttribute('data-conversation-id', conversationId!);
+	await page.getByTestId('chat-launcher').click();
+	await expect(page.getByTestId('widget-messages')).toContainText('Hello from the cart page soon');
+});

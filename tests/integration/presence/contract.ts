@@ -1,0 +1,283 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PresenceEngine, PresenceTimings } from '../../../src/server/presence';
+import {
+	assertVersionsIncrease,
+	listen,
+	RecordingStore,
+	sleep,
+	uniqueId,
+	waitFor
+} from './helpers';
+
+/**
+ * The presence contract (DESIGN.md section 2), run against every backend: the same tests,
+ * only the engine differs. `makeEngine` builds a started engine with the given timings.
+ */
+
+export interface EngineUnderTest {
+	engine: PresenceEngine;
+	lastSeen: RecordingStore;
+	/**
+	 * Counts the Redis commands sent while `run` executes (Redis backend only; the memory
+	 * backend has no round trips to count).
+	 */
+	countCommands?: <T>(run: () => Promise<T>) => Promise<{ result: T; commands: string[] }>;
+	close(): Promise<void>;
+}
+
+export type MakeEngine = (timings: PresenceTimings) => Promise<EngineUnderTest>;
+
+/** Heartbeat timeout long enough that no test needs to heartbeat unless it is about heartbeats. */
+export const CONTRACT_TIMINGS: PresenceTimings = {
+	graceMs: 200,
+	heartbeatTimeoutMs: 5000,
+	leaseTtlMs: 1000,
+	sweepIntervalMs: 50
+};
+
+/** Long enough for a grace and a few sweeps to pass on two loaded cores. */
+const SETTLE_MS = CONTRACT_TIMINGS.graceMs + 8 * CONTRACT_TIMINGS.sweepIntervalMs + 300;
+
+export function describeContract(name: string, makeEngine: MakeEngine) {
+	describe(`presence contract: ${name}`, () => {
+		const open: EngineUnderTest[] = [];
+		const aborts: AbortController[] = [];
+
+		async function setup(timings: Partial<PresenceTimings> = {}) {
+			const under = await makeEngine({ ...CONTRACT_TIMINGS, ...timings });
+			open.push(under);
+			const ws = uniqueId('ws');
+			const controller = new AbortController();
+			aborts.push(controller);
+			const events = await listen(under.engine, ws, controller.signal);
+			return { ...under, ws, events, signal: controller.signal };
+		}
+
+		afterEach(async () => {
+			for (const controller of aborts.splice(0)) controller.abort();
+			for (const under of open.splice(0)) await under.close();
+		});
+
+		it('a single connection: online at once, offline after the grace, last seen both times', async () => {
+			const { engine, ws, events, lastSeen } = await setup();
+			const before = Date.now();
+			const { connectionId, change } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			expect(connectionId.startsWith(`${ws}~`)).toBe(true);
+			expect(change).toMatchObject({ workspaceId: ws, userId: 'u1', isOnline: true });
+			await waitFor(() => events.of('u1').length === 1, 'the online event');
+			expect(events.of('u1')[0]).toMatchObject({
+				isOnline: true,
+				focusConversationId: null,
+				currentPage: null
+			});
+			expect(events.of('u1')[0]!.version).toBe(change!.version);
+			expect((await engine.read(ws, ['u1'])).get('u1')).toMatchObject({ isOnline: true });
+			expect(await engine.isOnline(ws, 'u1')).toBe(true);
+			expect(await engine.owner(connectionId)).toEqual({ workspaceId: ws, userId: 'u1' });
+
+			const closed = Date.now();
+			expect(await engine.disconnect(connectionId)).toBeNull(); // grace: nothing yet
+			expect(await engine.isOnline(ws, 'u1')).toBe(true);
+			await waitFor(() => events.of('u1').length === 2, 'the offline event');
+			const offline = events.of('u1')[1]!;
+			expect(offline).toMatchObject({ isOnline: false, focusConversationId: null, currentPage: null });
+			// Not before the grace (allowing a little clock slack between Redis and this process).
+			expect(Date.now() - closed).toBeGreaterThanOrEqual(CONTRACT_TIMINGS.graceMs - 20);
+			expect(offline.lastSeenAt).toBeGreaterThanOrEqual(before - 1000);
+			const state = (await engine.read(ws, ['u1'])).get('u1')!;
+			expect(state).toMatchObject({ isOnline: false, currentPage: null, version: offline.version });
+			expect(await engine.owner(connectionId)).toBeNull();
+			expect(await engine.heartbeat(connectionId)).toBe(false);
+
+			await waitFor(() => lastSeen.of('u1').length >= 2, 'last_seen writes (online and offline)');
+			expect(lastSeen.of('u1')[0]!.workspaceId).toBe(ws);
+		});
+
+		it('grace 0: offline at once', async () => {
+			const { engine, ws, events } = await setup({ graceMs: 0 });
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			const change = await engine.disconnect(connectionId);
+			expect(change).toMatchObject({ isOnline: false, userId: 'u1' });
+			expect(await engine.isOnline(ws, 'u1')).toBe(false);
+			await waitFor(() => events.of('u1').length === 2, 'online then offline');
+			expect(events.of('u1').map((e) => e.isOnline)).toEqual([true, false]);
+		});
+
+		it('two tabs: closing one changes nothing, closing both goes offline once', async () => {
+			const { engine, ws, events } = await setup();
+			const a = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			const b = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			expect(b.change).toBeNull();
+			await engine.disconnect(a.connectionId);
+			await sleep(SETTLE_MS);
+			expect(events.of('u1').map((e) => e.isOnline)).toEqual([true]);
+			expect(await engine.isOnline(ws, 'u1')).toBe(true);
+			await engine.disconnect(b.connectionId);
+			await waitFor(() => events.of('u1').length === 2, 'offline');
+			await sleep(SETTLE_MS);
+			expect(events.of('u1').map((e) => e.isOnline)).toEqual([true, false]);
+		});
+
+		it('a reload within the grace emits nothing at all (focus and page carry over)', async () => {
+			const { engine, ws, events } = await setup();
+			const a = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.page(a.connectionId, { url: 'https://shop.test/a', title: 'A' });
+			await engine.focus(a.connectionId, 'conv-1');
+			await waitFor(() => events.of('v1').length === 3, 'online, page, focus');
+			await engine.disconnect(a.connectionId);
+			const b = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			expect(b.change).toBeNull();
+			// The reloaded page reports the same page and focus: still nothing.
+			expect(await engine.page(b.connectionId, { url: 'https://shop.test/a', title: 'A' })).toBeNull();
+			expect(await engine.focus(b.connectionId, 'conv-1')).toBeNull();
+			await sleep(SETTLE_MS);
+			expect(events.of('v1')).toHaveLength(3);
+			expect((await engine.read(ws, ['v1'])).get('v1')).toMatchObject({
+				isOnline: true,
+				focusConversationId: 'conv-1',
+				currentPage: { url: 'https://shop.test/a', title: 'A' }
+			});
+		});
+
+		it('heartbeat starvation: offline after the timeout, and watchExpiry fires', async () => {
+			const timeout = 600;
+			const { engine, ws, events } = await setup({ heartbeatTimeoutMs: timeout });
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			let expired = 0;
+			const watch = new AbortController();
+			aborts.push(watch);
+			engine.watchExpiry(connectionId, () => expired++, watch.signal);
+			// Heartbeats keep it alive past several timeouts.
+			const started = Date.now();
+			while (Date.now() - started < timeout * 2.5) {
+				expect(await engine.heartbeat(connectionId)).toBe(true);
+				await sleep(timeout / 4);
+			}
+			expect(await engine.isOnline(ws, 'u1')).toBe(true);
+			expect(expired).toBe(0);
+			// Then they stop.
+			await waitFor(() => events.of('u1').length === 2, 'the offline event', 10_000);
+			expect(events.of('u1').map((e) => e.isOnline)).toEqual([true, false]);
+			await waitFor(() => expired === 1, 'watchExpiry');
+			expect(await engine.heartbeat(connectionId)).toBe(false);
+			expect(await engine.owner(connectionId)).toBeNull();
+			await sleep(200);
+			expect(expired).toBe(1);
+		});
+
+		it('focus, blur and page emit; repeats do not', async () => {
+			const { engine, ws, events } = await setup();
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			const focused = await engine.focus(connectionId, 'conv-1');
+			expect(focused).toMatchObject({ isOnline: true, focusConversationId: 'conv-1' });
+			expect(await engine.focus(connectionId, 'conv-1')).toBeNull();
+			const paged = await engine.page(connectionId, { url: 'https://shop.test/p', title: 'P' });
+			expect(paged).toMatchObject({ currentPage: { url: 'https://shop.test/p', title: 'P' } });
+			expect(await engine.page(connectionId, { url: 'https://shop.test/p', title: 'P' })).toBeNull();
+			const blurred = await engine.focus(connectionId, null);
+			expect(blurred).toMatchObject({ focusConversationId: null });
+			expect(await engine.focus(connectionId, null)).toBeNull();
+			await waitFor(() => events.of('v1').length === 4, 'online, focus, page, blur');
+			await sleep(100);
+			expect(events.of('v1').map((e) => [e.focusConversationId, e.currentPage?.url ?? null])).toEqual([
+				[null, null],
+				['conv-1', null],
+				['conv-1', 'https://shop.test/p'],
+				[null, 'https://shop.test/p']
+			]);
+			// Reports on an unknown connection change nothing.
+			expect(await engine.focus(`${ws}~AAAAAAAAAAAAAAAAAAAAAAAA`, 'conv-9')).toBeNull();
+			expect(await engine.page('garbage', { url: 'https://x.test', title: 'x' })).toBeNull();
+		});
+
+		it('person-level focus and page follow the latest report and fall back when a tab closes', async () => {
+			const { engine, ws, events } = await setup();
+			const a = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			const b = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.focus(a.connectionId, 'conv-a');
+			await engine.page(a.connectionId, { url: 'https://shop.test/a', title: 'A' });
+			await engine.focus(b.connectionId, 'conv-b');
+			await engine.page(b.connectionId, { url: 'https://shop.test/b', title: 'B' });
+			const read = async () => (await engine.read(ws, ['v1'])).get('v1')!;
+			expect(await read()).toMatchObject({ focusConversationId: 'conv-b', currentPage: { title: 'B' } });
+			// b blurs: a is still focused on its conversation.
+			await engine.focus(b.connectionId, null);
+			expect(await read()).toMatchObject({ focusConversationId: 'conv-a' });
+			// b closes: the page falls back to a's.
+			const change = await engine.disconnect(b.connectionId);
+			expect(change).toMatchObject({ isOnline: true, currentPage: { title: 'A' } });
+			await waitFor(() => events.last('v1')?.currentPage?.title === 'A', 'the fallback event');
+			expect(assertVersionsIncrease(events.events)).toBeNull();
+		});
+
+		it('versions strictly increase per person, and reads carry them', async () => {
+			const { engine, ws, events } = await setup({ graceMs: 0 });
+			for (let i = 0; i < 5; i++) {
+				const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+				await engine.focus(connectionId, `conv-${i}`);
+				await engine.page(connectionId, { url: `https://shop.test/${i}`, title: `${i}` });
+				await engine.disconnect(connectionId);
+			}
+			await waitFor(() => events.of('u1').length === 20, '20 events');
+			expect(assertVersionsIncrease(events.events)).toBeNull();
+			const state = (await engine.read(ws, ['u1'])).get('u1')!;
+			expect(state.version).toBe(events.last('u1')!.version);
+			expect(state.isOnline).toBe(false);
+		});
+
+		it('a batch read of 1,000 people answers everyone (one Redis round trip)', async () => {
+			const { engine, ws, countCommands } = await setup();
+			const ids = Array.from({ length: 1000 }, (_, i) => `p${i}`);
+			await engine.connect({ workspaceId: ws, userId: 'p7' });
+			await engine.connect({ workspaceId: ws, userId: 'p999' });
+			const run = () => engine.read(ws, ids);
+			let states;
+			if (countCommands) {
+				const counted = await countCommands(run);
+				states = counted.result;
+				expect(counted.commands).toEqual(['mget']);
+			} else {
+				states = await run();
+			}
+			expect(states.size).toBe(1000);
+			expect([...states.values()].filter((s) => s.isOnline).map((s) => s.userId).sort()).toEqual([
+				'p7',
+				'p999'
+			]);
+			expect(states.get('p0')).toEqual({
+				userId: 'p0',
+				isOnline: false,
+				focusConversationId: null,
+				currentPage: null,
+				lastSeenAt: null,
+				version: 0
+			});
+		});
+
+		it('listeners stop at abort; a failing last_seen store is retried without breaking presence', async () => {
+			const { engine, ws, events, lastSeen } = await setup({ graceMs: 0 });
+			lastSeen.failNext = 2;
+			const other = new AbortController();
+			const second = await listen(engine, ws, other.signal);
+			other.abort();
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			await engine.disconnect(connectionId);
+			await waitFor(() => events.of('u1').length === 2, 'online and offline');
+			expect(second.events).toHaveLength(0);
+			await waitFor(() => lastSeen.of('u1').length >= 1, 'last_seen written after retries');
+		});
+
+		it('stop() says goodbye with the grace', async () => {
+			const { engine, ws, events } = await setup();
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			await waitFor(() => events.of('u1').length === 1, 'online');
+			// A second engine keeps listening and sweeping (for Redis: another node).
+			const watcher = await setup();
+			const seen = await listen(watcher.engine, ws, watcher.signal);
+			await engine.stop();
+			expect(await watcher.engine.owner(connectionId)).toBeNull();
+			if (watcher.engine.nodeId.startsWith('memory-')) return; // one process: nobody else sweeps
+			await waitFor(() => seen.of('u1').some((e) => !e.isOnline), 'offline after the goodbye');
+		});
+	});
+}
