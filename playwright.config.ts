@@ -32,6 +32,8 @@ export default defineConfig({
 		command: 'node tests/e2e/server.mjs',
 		url: `http://127.0.0.1:${port}/healthz`,
 		reuseExistingServer: false,
+		// SIGTERM first: the server drops its e2e database and Redis keys on the way out.
+		gracefulShutdown: { signal: 'SIGTERM', timeout: 5000 },
 		timeout: 120_000,
 		env: { PORT: String(port) }
 	}

@@ -11,7 +11,13 @@ import type { PresenceEngine, PresenceTimings } from './presence/types';
 import { MemoryEventBus } from './events/memory-bus';
 import { RedisEventBus } from './events/redis-bus';
 import type { EventBus } from './events/types';
-import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './limits/rate-limiter';
+import {
+	limitsFor,
+	MemoryRateLimiter,
+	RedisRateLimiter,
+	type Limits,
+	type RateLimiter
+} from './limits/rate-limiter';
 import { Metrics } from './metrics';
 import { MemoryPreviewStore, RedisPreviewStore, type PreviewStore } from './previews/store';
 import { createRedisClient, probeRedis } from './redis/clients';
@@ -28,6 +34,7 @@ export interface Services {
 	events: EventBus;
 	previews: PreviewStore;
 	limiter: RateLimiter;
+	limits: Limits;
 	metrics: Metrics;
 	/** The command client, or null when the single-process backend is in use. */
 	redis: Redis | null;
@@ -117,6 +124,7 @@ export async function startServices(config: Config, options: StartOptions = {}):
 		events,
 		previews,
 		limiter,
+		limits: limitsFor(config.PRESENCE_HEARTBEAT_INTERVAL_MS),
 		metrics: new Metrics(),
 		redis,
 		shutdownSignal: shutdown.signal,

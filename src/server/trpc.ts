@@ -55,9 +55,12 @@ export const visitorProcedure = t.procedure.use(({ ctx, next }) => {
 	return next({ ctx: { identity: visitor } });
 });
 
-/** Either: an agent session wins when both are present. */
+/**
+ * Either. A visitor token is sent on purpose with each call, while the agent's cookie rides along
+ * by itself: an agent trying the widget in the same browser is a visitor there, so the token wins.
+ */
 export const personProcedure = t.procedure.use(({ ctx, next }) => {
-	const identity = agentOf(ctx) ?? visitorOf(ctx);
+	const identity = visitorOf(ctx) ?? agentOf(ctx);
 	if (!identity) throw UNAUTHORIZED('agent session or visitor token');
 	return next({ ctx: { identity } });
 });

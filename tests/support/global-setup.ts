@@ -13,7 +13,8 @@ export default async function () {
 		await client.connect();
 	} catch (error) {
 		throw new Error(
-			`Integration tests need PostgreSQL at ${TEST_POSTGRES_URL} (set TEST_DATABASE_URL): ${(error as Error).message}`
+			`Integration tests need PostgreSQL at ${TEST_POSTGRES_URL} (set TEST_DATABASE_URL): ${(error as Error).message}`,
+			{ cause: error }
 		);
 	} finally {
 		await client.end().catch(() => {});

@@ -62,8 +62,23 @@ export class MemoryRateLimiter implements RateLimiter {
 	}
 }
 
-/** The product's limits, per person (or per client address for logins). */
-export const LIMITS = {
+/**
+ * The product's limits, per person (or per client address for logins). Heartbeats allow three
+ * times the configured rate, so a client on schedule (with retries) is never refused.
+ */
+export function limitsFor(heartbeatIntervalMs: number) {
+	return {
+		...LIMITS,
+		heartbeat: {
+			limit: Math.max(30, Math.ceil((3 * 60_000) / heartbeatIntervalMs)),
+			windowMs: 60_000
+		}
+	};
+}
+
+export type Limits = ReturnType<typeof limitsFor>;
+
+const LIMITS = {
 	heartbeat: { limit: 30, windowMs: 60_000 },
 	page: { limit: 60, windowMs: 60_000 },
 	focus: { limit: 120, windowMs: 60_000 },

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { conversationInWorkspace, isParticipant } from '../db/conversations';
-import { LIMITS } from '../limits/rate-limiter';
+import type { Limits } from '../limits/rate-limiter';
 import type { Context } from '../context';
 import type { Identity } from '../trpc';
 
@@ -41,11 +41,12 @@ export async function requireOwnConnection(ctx: Caller, connectionId: string) {
 	return owner;
 }
 
-export async function rateLimit(ctx: Context, action: keyof typeof LIMITS, who: string) {
-	if (!(await ctx.services.limiter.take(`${action}:${who}`, LIMITS[action]))) {
+export async function rateLimit(ctx: Context, action: keyof Limits, who: string) {
+	const rule = ctx.services.limits[action];
+	if (!(await ctx.services.limiter.take(`${action}:${who}`, rule))) {
 		throw new TRPCError({
 			code: 'TOO_MANY_REQUESTS',
-			message: `Too many ${action} calls: at most ${LIMITS[action].limit} per ${LIMITS[action].windowMs / 1000} s`
+			message: `Too many ${action} calls: at most ${rule.limit} per ${rule.windowMs / 1000} s`
 		});
 	}
 }

@@ -110,7 +110,8 @@ describe('presence under random operations', () => {
 			for (let i = 0; i < 3; i++) slots.push(await startSlot(`rnd${i}`));
 			const workspaces = [uniqueId('ws'), uniqueId('ws')];
 			const recorders = new Map<string, Awaited<ReturnType<typeof listen>>>();
-			for (const ws of workspaces) recorders.set(ws, await listen(slots[0]!.engine, ws, abort.signal));
+			for (const ws of workspaces)
+				recorders.set(ws, await listen(slots[0]!.engine, ws, abort.signal));
 
 			const people = new Map<string, ModelPerson>();
 			for (const ws of workspaces) {
@@ -200,7 +201,8 @@ describe('presence under random operations', () => {
 					if (p.live.size > 0) {
 						const next = derive(p);
 						const moved = next.focus !== p.focus || next.page !== p.page;
-						if (moved !== (change !== null)) fail(`close: expected change=${moved}, got ${JSON.stringify(change)}`);
+						if (moved !== (change !== null))
+							fail(`close: expected change=${moved}, got ${JSON.stringify(change)}`);
 						[p.focus, p.page] = [next.focus, next.page];
 					} else {
 						if (change) fail(`close of the last tab emitted during the grace`);
@@ -209,11 +211,13 @@ describe('presence under random operations', () => {
 				} else if (roll < 0.5) {
 					const id = pick(liveIds);
 					trace.push(`#${op} heartbeat ${id.slice(-6)}`);
-					if (!(await pick(slots).engine.heartbeat(id))) fail(`heartbeat of a live connection failed`);
+					if (!(await pick(slots).engine.heartbeat(id)))
+						fail(`heartbeat of a live connection failed`);
 				} else if (roll < 0.52 && closed.length) {
 					const id = pick(closed);
 					trace.push(`#${op} heartbeat closed ${id.slice(-6)}`);
-					if (await pick(slots).engine.heartbeat(id)) fail(`heartbeat of a closed connection succeeded`);
+					if (await pick(slots).engine.heartbeat(id))
+						fail(`heartbeat of a closed connection succeeded`);
 				} else if (roll < 0.76 || roll >= 0.998) {
 					const id = pick(liveIds);
 					const c = connections.get(id)!;
@@ -224,7 +228,8 @@ describe('presence under random operations', () => {
 					[c.focus, c.focusAt] = [value, ++clock];
 					const next = derive(p);
 					const moved = next.focus !== p.focus || next.page !== p.page;
-					if (moved !== (change !== null)) fail(`focus: expected change=${moved}, got ${JSON.stringify(change)}`);
+					if (moved !== (change !== null))
+						fail(`focus: expected change=${moved}, got ${JSON.stringify(change)}`);
 					if (change && change.focusConversationId !== next.focus) fail(`focus: wrong value`);
 					[p.focus, p.page] = [next.focus, next.page];
 				} else if (roll < 0.994) {
@@ -237,7 +242,8 @@ describe('presence under random operations', () => {
 					[c.page, c.pageAt] = [pageJson(url), ++clock];
 					const next = derive(p);
 					const moved = next.focus !== p.focus || next.page !== p.page;
-					if (moved !== (change !== null)) fail(`page: expected change=${moved}, got ${JSON.stringify(change)}`);
+					if (moved !== (change !== null))
+						fail(`page: expected change=${moved}, got ${JSON.stringify(change)}`);
 					if (change && pageOf(change) !== next.page) fail(`page: wrong value`);
 					[p.focus, p.page] = [next.focus, next.page];
 				} else if (crashes < MAX_CRASHES) {

@@ -116,17 +116,14 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		p.connections.add(connectionId);
 		p.graceUntil = null;
 		this.#graced.delete(p);
-		let change: PresenceChange | null = null;
 		if (wasEmpty && !graced && !p.online) {
 			p.online = true;
 			p.lastSeenAt = Date.now();
 			this.#lastSeen.add(p.workspaceId, p.userId, p.lastSeenAt);
 			this.#derive(p);
-			change = this.#emit(p);
-		} else {
-			change = this.#refresh(p);
+			return { connectionId, change: this.#emit(p) };
 		}
-		return { connectionId, change };
+		return { connectionId, change: this.#refresh(p) };
 	}
 
 	async heartbeat(connectionId: string): Promise<boolean> {
@@ -142,7 +139,10 @@ export class MemoryPresenceEngine implements PresenceEngine {
 	async disconnect(connectionId: string): Promise<PresenceChange | null> {
 		const connection = this.#remove(connectionId);
 		if (!connection) return null;
-		return this.#afterRemoval(this.#person(connection.workspaceId, connection.userId), this.#timings.graceMs);
+		return this.#afterRemoval(
+			this.#person(connection.workspaceId, connection.userId),
+			this.#timings.graceMs
+		);
 	}
 
 	async focus(connectionId: string, conversationId: string | null): Promise<PresenceChange | null> {

@@ -50,8 +50,7 @@ export class ScriptCaller {
 		args: (string | number)[]
 	): Promise<TransitionResult<Extra[]> | null> {
 		const reply = (await this.#redis[name](base, workspaceId, this.#summaryTtlMs, ...args)) as
-			| [string[], string[], number, ...Extra[]]
-			| null;
+			[string[], string[], number, ...Extra[]] | null;
 		if (reply === null) return null;
 		const [changes, seen, now, ...extra] = reply;
 		return {

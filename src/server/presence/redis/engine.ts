@@ -94,6 +94,14 @@ export class RedisPresenceEngine implements PresenceEngine {
 
 	#leaseTask: RepeatingTask;
 	#sweepTask: RepeatingTask;
+	/** Due-index updates that failed: retried each sweep tick, or a grace could never be swept. */
+	#pendingNotes = new Map<string, number>();
+	/**
+	 * No reaping of other nodes before this time: after this node itself had trouble reaching
+	 * Redis (a pause, a restart), every lease may have lapsed at once; live nodes renew theirs
+	 * within a third of the TTL, so waiting one TTL keeps them from being reaped by mistake.
+	 */
+	#reapNotBefore = 0;
 	#reconcileTimer: NodeJS.Timeout | null = null;
 	#flushingDirty: Promise<void> | null = null;
 	#started = false;
@@ -125,7 +133,10 @@ export class RedisPresenceEngine implements PresenceEngine {
 		this.#leaseTask = new RepeatingTask(
 			Math.max(20, Math.floor(this.#timings.leaseTtlMs / 3)),
 			() => this.#leaseTick(),
-			(error) => this.#log.warn('lease', 'lease refresh failed', error)
+			(error) => {
+				this.#holdReaping();
+				this.#log.warn('lease', 'lease refresh failed', error);
+			}
 		);
 		this.#sweepTask = new RepeatingTask(
 			this.#timings.sweepIntervalMs,
@@ -214,7 +225,11 @@ export class RedisPresenceEngine implements PresenceEngine {
 			return lastChangeOf(result.changes, typeof user === 'string' ? user : held?.userId);
 		} catch (error) {
 			// Its heartbeats stop now, so the sweep expires it after the heartbeat timeout.
-			this.#log.warn('disconnect', 'disconnect could not reach Redis (the sweep will expire it)', error);
+			this.#log.warn(
+				'disconnect',
+				'disconnect could not reach Redis (the sweep will expire it)',
+				error
+			);
 			return null;
 		}
 	}
@@ -355,6 +370,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 			return;
 		}
 		// Reconnected (maybe to an empty Redis): check the lease now rather than at the next tick.
+		this.#holdReaping();
 		if (this.#started && !this.#stopped) void this.#leaseTask.runNow();
 	};
 
@@ -397,7 +413,8 @@ export class RedisPresenceEngine implements PresenceEngine {
 					if (result) {
 						this.#afterTransition(ws, result);
 						const graceEnd = result.extra[0];
-						if (graceEnd !== null && graceEnd !== undefined) await this.#noteDue(ws, Number(graceEnd));
+						if (graceEnd !== null && graceEnd !== undefined)
+							await this.#noteDue(ws, Number(graceEnd));
 					}
 				} catch {
 					clean = false;
@@ -526,8 +543,29 @@ export class RedisPresenceEngine implements PresenceEngine {
 		for (const userId of result.seen) this.#lastSeen.add(workspaceId, userId, result.now);
 	}
 
+	/** Never throws: a failed update is kept and retried by the sweep tick. */
 	async #noteDue(workspaceId: string, deadline: number) {
-		await this.#scripts.noteDue(this.#keys.due, workspaceId, deadline);
+		try {
+			await this.#scripts.noteDue(this.#keys.due, workspaceId, deadline);
+		} catch (error) {
+			const pending = this.#pendingNotes.get(workspaceId);
+			this.#pendingNotes.set(
+				workspaceId,
+				pending === undefined ? deadline : Math.min(pending, deadline)
+			);
+			this.#log.warn('note-due', 'updating the due index failed, will retry', error);
+		}
+	}
+
+	async #retryNotes() {
+		for (const [ws, deadline] of [...this.#pendingNotes]) {
+			await this.#scripts.noteDue(this.#keys.due, ws, deadline);
+			if (this.#pendingNotes.get(ws) === deadline) this.#pendingNotes.delete(ws);
+		}
+	}
+
+	#holdReaping() {
+		this.#reapNotBefore = Date.now() + this.#timings.leaseTtlMs + this.#timings.sweepIntervalMs;
 	}
 
 	async #ensureWorkspaceRecorded(workspaceId: string) {
@@ -558,7 +596,10 @@ export class RedisPresenceEngine implements PresenceEngine {
 			this.#timings.leaseTtlMs,
 			'XX'
 		);
-		if (refreshed === null) await this.#reincarnate();
+		if (refreshed === null) {
+			this.#holdReaping();
+			await this.#reincarnate();
+		}
 		await this.#flushDirty();
 	}
 
@@ -616,13 +657,16 @@ export class RedisPresenceEngine implements PresenceEngine {
 	async #sweepTick() {
 		if (this.#stopped) return;
 		try {
+			if (this.#pendingNotes.size) await this.#retryNotes();
 			await this.#sweepDue();
 		} catch (error) {
+			this.#holdReaping();
 			this.#log.warn('sweep', 'sweep failed', error);
 		}
 		try {
-			await this.#reapDeadNodes();
+			if (Date.now() >= this.#reapNotBefore) await this.#reapDeadNodes();
 		} catch (error) {
+			this.#holdReaping();
 			this.#log.warn('reap', 'checking node leases failed', error);
 		}
 		await this.#lastSeen.flush();
@@ -692,7 +736,9 @@ export class RedisPresenceEngine implements PresenceEngine {
 		}
 		await this.#redis.srem(this.#keys.nodes, holder);
 		if (expired > 0) {
-			this.#logger.info(`[presence] node ${holder} lost its lease: expired ${expired} connection(s)`);
+			this.#logger.info(
+				`[presence] node ${holder} lost its lease: expired ${expired} connection(s)`
+			);
 		}
 	}
 
@@ -768,10 +814,12 @@ export class RedisPresenceEngine implements PresenceEngine {
 	}
 }
 
-function lastChangeOf(changes: PresenceChange[], userId: string | undefined): PresenceChange | null {
+function lastChangeOf(
+	changes: PresenceChange[],
+	userId: string | undefined
+): PresenceChange | null {
 	for (let i = changes.length - 1; i >= 0; i--) {
 		if (changes[i]!.userId === userId) return changes[i]!;
 	}
 	return changes.at(-1) ?? null;
 }
-

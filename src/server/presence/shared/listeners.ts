@@ -21,7 +21,8 @@ export class LocalFanout {
 	}) {
 		this.#onFirst = hooks.onFirst ?? (() => Promise.resolve());
 		this.#onLast = hooks.onLast ?? (() => {});
-		this.#onError = hooks.onError ?? ((error) => console.error('[presence] a listener threw:', error));
+		this.#onError =
+			hooks.onError ?? ((error) => console.error('[presence] a listener threw:', error));
 	}
 
 	/** Takes a reference on the workspace; returns its release (idempotent) and the subscription promise. */
