@@ -11,6 +11,7 @@ export default defineConfig({
 				test: {
 					name: 'unit',
 					environment: 'node',
+					sequence: { groupOrder: 0 },
 					include: ['src/**/*.spec.ts', 'tests/unit/**/*.test.ts'],
 					exclude: ['src/**/*.svelte.spec.ts']
 				}
@@ -20,6 +21,8 @@ export default defineConfig({
 				test: {
 					name: 'integration',
 					environment: 'node',
+					// After the quick projects, alone: it starts servers and measures presence timings.
+					sequence: { groupOrder: 2 },
 					include: ['tests/integration/**/*.test.ts'],
 					globalSetup: ['tests/support/global-setup.ts'],
 					testTimeout: 60_000,
@@ -34,6 +37,7 @@ export default defineConfig({
 				test: {
 					name: 'components',
 					environment: 'jsdom',
+					sequence: { groupOrder: 1 },
 					include: ['src/**/*.svelte.spec.ts'],
 					setupFiles: ['tests/support/components-setup.ts']
 				}

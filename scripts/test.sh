@@ -27,13 +27,13 @@ npm run check --silent
 echo "==> build"
 npm run build --silent
 
-mkdir -p test-results
+mkdir -p reports
 status=0
 echo "==> vitest (unit, integration, components)"
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || status=$?
+npx vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json || status=$?
 
 echo "==> e2e (Playwright on Debian Chromium)"
-PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json || status=$?
+PLAYWRIGHT_JSON_OUTPUT_NAME=reports/playwright.json npx playwright test --reporter=list,json || status=$?
 
-node scripts/test-summary.mjs test-results/vitest.json test-results/playwright.json
+node scripts/test-summary.mjs reports/vitest.json reports/playwright.json
 exit "$status"

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import {
+	MemoryPresenceEngine,
 	RedisPresenceEngine,
 	type PresenceChange,
 	type PresenceTimings
@@ -75,8 +76,22 @@ interface ModelPerson {
 }
 
 interface Slot {
-	engine: RedisPresenceEngine;
+	engine: RedisPresenceEngine | MemoryPresenceEngine;
 	clients: Redis[];
+}
+
+/** The memory backend is one process: its three "nodes" are the same engine, and nothing crashes. */
+let memory: MemoryPresenceEngine | null = null;
+async function startMemorySlot(): Promise<Slot> {
+	if (!memory) {
+		memory = new MemoryPresenceEngine({
+			timings: TIMINGS,
+			lastSeen: new RecordingStore(),
+			logger: silentLogger
+		});
+		await memory.start();
+	}
+	return { engine: memory, clients: [] };
 }
 
 async function startSlot(name: string): Promise<Slot> {
@@ -98,8 +113,9 @@ async function startSlot(name: string): Promise<Slot> {
 
 const pageJson = (url: string) => JSON.stringify({ url, title: url.slice(-2) });
 
-describe('presence under random operations', () => {
+describe.each(['redis', 'memory'] as const)('presence under random operations: %s', (backend) => {
 	it(`matches a simple model (seed ${SEED})`, { timeout: 120_000 }, async () => {
+		const start = (name: string) => (backend === 'redis' ? startSlot(name) : startMemorySlot());
 		const random = mulberry32(SEED);
 		const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 		const slots: Slot[] = [];
@@ -107,7 +123,7 @@ describe('presence under random operations', () => {
 		const abort = new AbortController();
 		const trace: string[] = [];
 		try {
-			for (let i = 0; i < 3; i++) slots.push(await startSlot(`rnd${i}`));
+			for (let i = 0; i < 3; i++) slots.push(await start(`rnd${i}`));
 			const workspaces = [uniqueId('ws'), uniqueId('ws')];
 			const recorders = new Map<string, Awaited<ReturnType<typeof listen>>>();
 			for (const ws of workspaces)
@@ -246,13 +262,13 @@ describe('presence under random operations', () => {
 						fail(`page: expected change=${moved}, got ${JSON.stringify(change)}`);
 					if (change && pageOf(change) !== next.page) fail(`page: wrong value`);
 					[p.focus, p.page] = [next.focus, next.page];
-				} else if (crashes < MAX_CRASHES) {
+				} else if (backend === 'redis' && crashes < MAX_CRASHES) {
 					// Crash node 1 or 2 (node 0 holds the listeners), start a fresh one in its place.
 					crashes++;
 					const slot = 1 + Math.floor(random() * 2);
 					trace.push(`#${op} crash node ${slot}`);
 					const dead = slots[slot]!;
-					dead.engine.haltForTest();
+					(dead.engine as RedisPresenceEngine).haltForTest();
 					for (const client of dead.clients) client.disconnect();
 					retired.push(dead);
 					slots[slot] = await startSlot(`rnd${slot}-${crashes}`);
@@ -344,7 +360,7 @@ describe('presence under random operations', () => {
 			throw error;
 		} finally {
 			abort.abort();
-			for (const slot of slots) {
+			for (const slot of new Set(slots)) {
 				await slot.engine.stop();
 				for (const client of slot.clients) client.disconnect();
 			}

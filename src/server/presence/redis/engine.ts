@@ -485,7 +485,30 @@ export class RedisPresenceEngine implements PresenceEngine {
 		this.#afterTransition(ws, result);
 		const deadline = result.extra[0];
 		if (deadline !== undefined) await this.#noteDue(ws, Number(deadline));
+		if (this.#held.get(connectionId) !== held) {
+			// Its stream closed (or it expired) while we were registering it: the disconnect may
+			// have reached Redis first and found nothing. Remove it now rather than leave a ghost
+			// until the heartbeat timeout.
+			await this.#removeQuietly(connectionId, ws);
+		}
 		return result;
+	}
+
+	async #removeQuietly(connectionId: string, ws: string) {
+		try {
+			const result = await this.#scripts.workspace<number | string | null>(
+				'presenceDisconnect',
+				this.#keys.workspace(ws),
+				ws,
+				[connectionId, this.#timings.graceMs]
+			);
+			if (!result) return;
+			this.#afterTransition(ws, result);
+			const graceEnd = result.extra[0];
+			if (graceEnd !== null && graceEnd !== undefined) await this.#noteDue(ws, Number(graceEnd));
+		} catch (error) {
+			this.#log.warn('disconnect', 'removing a closed connection failed (it will expire)', error);
+		}
 	}
 
 	async #report(
