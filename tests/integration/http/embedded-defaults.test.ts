@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeClient, loginAgent } from '../../../src/lib/client/node';
 import { DEMO_AGENTS } from '../../../src/server/db/seed';
 import { freePort, startAppNode, type AppNode } from '../../support/app-process';
-import { StreamReader } from '../../support/stream-reader';
+import { openClientStream } from '../../support/client-stream';
 
 /**
  * DESIGN section 7: with nothing configured and nothing on the local ports, the app still
@@ -49,9 +49,8 @@ describe('embedded defaults', () => {
 		const agent = createNodeClient({ url: node.trpcUrl, auth: { agentCookie: cookie } });
 		expect((await agent.auth.me.query()).email).toBe(email);
 
-		const reader = new StreamReader();
-		const sub = agent.presence.connect.subscribe(undefined, { onData: (v) => reader.push(v) });
-		await reader.ready();
+		const { reader, ...agentStream } = openClientStream(agent);
+		await agentStream.ready;
 		const visitorSession = await createNodeClient({
 			url: node.trpcUrl,
 			auth: null
@@ -62,10 +61,10 @@ describe('embedded defaults', () => {
 			url: node.trpcUrl,
 			auth: { visitorToken: visitorSession.visitorToken }
 		});
-		const visitorSub = visitor.presence.connect.subscribe(undefined, { onData: () => {} });
+		const visitorStream = openClientStream(visitor);
 		await reader.presenceOf(visitorSession.visitorId, (e) => e.isOnline);
-		visitorSub.unsubscribe();
+		visitorStream.unsubscribe();
 		await reader.presenceOf(visitorSession.visitorId, (e) => !e.isOnline);
-		sub.unsubscribe();
+		agentStream.unsubscribe();
 	});
 });

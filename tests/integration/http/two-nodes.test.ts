@@ -7,7 +7,8 @@ import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { dropKeyPrefix, testKeyPrefix } from '../../support/redis';
 import { testEnv } from '../../support/services';
-import { eventually, StreamReader } from '../../support/stream-reader';
+import { openClientStream } from '../../support/client-stream';
+import { eventually } from '../../support/stream-reader';
 
 /**
  * DESIGN sections 3 and 4 over real HTTP: two app processes on different ports sharing one
@@ -38,19 +39,10 @@ afterAll(async () => {
 	await dropKeyPrefix(prefix);
 });
 
-interface Subscription {
-	reader: StreamReader;
-	unsubscribe(): void;
-	ready: Awaited<ReturnType<StreamReader['ready']>>;
-}
-
-async function subscribe(client: PresenceClient): Promise<Subscription> {
-	const reader = new StreamReader();
-	const sub = client.presence.connect.subscribe(undefined, {
-		onData: (value) => reader.push(value),
-		onError: (error) => reader.push({ type: 'error', error: String(error) } as never)
-	});
-	return { reader, unsubscribe: () => sub.unsubscribe(), ready: await reader.ready() };
+/** A heartbeating stream, with its `ready` event at hand. */
+async function subscribe(client: PresenceClient) {
+	const stream = openClientStream(client);
+	return { ...stream, ready: await stream.ready };
 }
 
 async function newVisitor(node: AppNode) {
