@@ -14,14 +14,9 @@ export class Metrics {
 	redisErrors = 0;
 }
 
-/** What the engine may add: live connections, online people, sweep lag, its own Redis errors. */
-export interface EngineStats {
-	stats?(): Promise<Record<string, number>> | Record<string, number>;
-}
-
 export async function renderMetrics(services: {
 	metrics: Metrics;
-	presence: PresenceEngine & EngineStats;
+	presence: PresenceEngine;
 }): Promise<string> {
 	const { metrics } = services;
 	const lines: string[] = [];
@@ -53,7 +48,7 @@ export async function renderMetrics(services: {
 		metrics.redisErrors,
 		'counter'
 	);
-	const engine = (await services.presence.stats?.()) ?? {};
+	const engine = await services.presence.stats();
 	for (const [name, value] of Object.entries(engine)) {
 		gauge(`presence_engine_${name}`, `Presence engine: ${name.replace(/_/g, ' ')}`, value);
 	}

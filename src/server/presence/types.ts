@@ -65,8 +65,11 @@ export interface PresenceEngine {
 
 	/** Registers a new connection; emits online if the person was offline. */
 	connect(person: PersonRef): Promise<{ connectionId: string; change: PresenceChange | null }>;
-	/** Extends the connection's deadline; works on any node. Returns false when the connection is unknown or dead. */
-	heartbeat(connectionId: string): Promise<boolean>;
+	/**
+	 * Extends the connection's deadline; works on any node. Returns false when the connection is
+	 * unknown or dead, or (with `userId`) someone else's: the ownership check costs no extra trip.
+	 */
+	heartbeat(connectionId: string, userId?: string): Promise<boolean>;
 	/** Closes a connection; the person goes offline after the grace if it was their last. */
 	disconnect(connectionId: string): Promise<PresenceChange | null>;
 	/** Focus a conversation (null = blur). */
@@ -93,6 +96,13 @@ export interface PresenceEngine {
 	 * or its node's lease lapsed) so the stream holding it can close. Stops at `signal`.
 	 */
 	watchExpiry(connectionId: string, onExpired: () => void, signal: AbortSignal): void;
+
+	/**
+	 * Figures for /metrics: `local_connections` (streams open on this node), `local_people`
+	 * (distinct people behind them), `sweep_lag_ms` (how overdue the oldest deadline is; about 0
+	 * while sweeps keep up) and `errors_total` (failed backend calls since start).
+	 */
+	stats(): Promise<Record<string, number>>;
 
 	/** Starts the sweeper and the lease. */
 	start(): Promise<void>;

@@ -22,8 +22,10 @@ export const presenceRouter = router({
 
 	heartbeat: personProcedure.input(z.object({ connectionId })).mutation(async ({ ctx, input }) => {
 		await rateLimit(ctx, 'heartbeat', input.connectionId);
-		await requireOwnConnection(ctx, input.connectionId);
-		if (!(await ctx.services.presence.heartbeat(input.connectionId))) {
+		// The hot path: ownership is checked inside the heartbeat's own round trip. Only a refusal
+		// takes a second look, to tell someone else's connection (FORBIDDEN) from a gone one.
+		if (!(await ctx.services.presence.heartbeat(input.connectionId, ctx.identity.userId))) {
+			await requireOwnConnection(ctx, input.connectionId);
 			throw new TRPCError({
 				code: 'NOT_FOUND',
 				message: 'This connection expired: open a new presence stream'

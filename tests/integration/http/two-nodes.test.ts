@@ -103,6 +103,10 @@ describe('two app nodes', () => {
 		const before = await nodeA.metric('presence_streams_open');
 		const visitor = await subscribe(client);
 		expect(await nodeA.metric('presence_streams_open')).toBe(before + 1);
+		// /metrics also shows the engine's side: the connection and the person behind it.
+		expect(await nodeA.metric('presence_engine_local_connections')).toBeGreaterThanOrEqual(1);
+		expect(await nodeA.metric('presence_engine_local_people')).toBeGreaterThanOrEqual(1);
+		expect(await nodeA.metric('presence_engine_sweep_lag_ms')).toBeLessThan(5000);
 		visitor.unsubscribe();
 		const closedAt = Date.now();
 		await eventually(

@@ -171,6 +171,20 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 			expect(expired).toBe(1);
 		});
 
+		it('a heartbeat naming someone else is refused and keeps nothing alive', async () => {
+			const timeout = 1000;
+			const { engine, ws, events } = await setup({ heartbeatTimeoutMs: timeout });
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			expect(await engine.heartbeat(connectionId, 'u1')).toBe(true);
+			const started = Date.now();
+			while (Date.now() - started < timeout * 2) {
+				expect(await engine.heartbeat(connectionId, 'intruder')).toBe(false);
+				await sleep(150);
+			}
+			await waitFor(() => events.of('u1').length === 2, 'the offline event', 10_000);
+			expect(events.of('u1').map((e) => e.isOnline)).toEqual([true, false]);
+		});
+
 		it('focus, blur and page emit; repeats do not', async () => {
 			const { engine, ws, events } = await setup();
 			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'v1' });

@@ -126,9 +126,10 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		return { connectionId, change: this.#refresh(p) };
 	}
 
-	async heartbeat(connectionId: string): Promise<boolean> {
+	async heartbeat(connectionId: string, userId?: string): Promise<boolean> {
 		const connection = this.#connections.get(connectionId);
 		if (!connection) return false;
+		if (userId !== undefined && connection.userId !== userId) return false;
 		connection.deadline = Math.max(
 			connection.deadline,
 			Date.now() + this.#timings.heartbeatTimeoutMs
@@ -210,6 +211,18 @@ export class MemoryPresenceEngine implements PresenceEngine {
 
 	get localConnections(): number {
 		return this.#connections.size;
+	}
+
+	async stats(): Promise<Record<string, number>> {
+		let online = 0;
+		for (const person of this.#people.values()) if (person.connections.size > 0) online++;
+		// One process: its sweep is a timer tick away at most, and it has no backend to fail.
+		return {
+			local_connections: this.#connections.size,
+			local_people: online,
+			sweep_lag_ms: 0,
+			errors_total: 0
+		};
 	}
 
 	// ---------------------------------------------------------------- internals

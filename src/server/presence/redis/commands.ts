@@ -61,14 +61,24 @@ export class ScriptCaller {
 		};
 	}
 
-	/** The heartbeat script answers a bare 0/1: no changes ever come from it. */
-	async heartbeat(base: string, workspaceId: string, connectionId: string, timeoutMs: number) {
+	/**
+	 * The heartbeat script answers a bare 0/1: no changes ever come from it. With `userId`, a
+	 * connection of someone else counts as unknown (ownership checked in the same round trip).
+	 */
+	async heartbeat(
+		base: string,
+		workspaceId: string,
+		connectionId: string,
+		timeoutMs: number,
+		userId = ''
+	) {
 		const reply = await this.#redis.presenceHeartbeat(
 			base,
 			workspaceId,
 			this.#summaryTtlMs,
 			connectionId,
-			timeoutMs
+			timeoutMs,
+			userId
 		);
 		return reply === 1;
 	}

@@ -179,26 +179,28 @@ export class RedisPresenceEngine implements PresenceEngine {
 		}
 	}
 
-	async heartbeat(connectionId: string): Promise<boolean> {
+	async heartbeat(connectionId: string, userId?: string): Promise<boolean> {
 		const ws = workspaceOfConnection(connectionId);
 		if (ws === null) return false;
+		const held = this.#held.get(connectionId);
+		if (held && userId !== undefined && held.userId !== userId) return false;
 		try {
 			const alive = await this.#scripts.heartbeat(
 				this.#keys.workspace(ws),
 				ws,
 				connectionId,
-				this.#timings.heartbeatTimeoutMs
+				this.#timings.heartbeatTimeoutMs,
+				userId
 			);
 			if (alive) return true;
 			// Unknown to Redis but its stream is open here: Redis lost it (restart, flush) before
 			// the lease tick noticed. The client is evidently alive: register it again now.
-			const held = this.#held.get(connectionId);
 			if (!held) return false;
 			await this.#register(connectionId, held);
 			return true;
 		} catch (error) {
 			this.#log.warn('heartbeat', 'heartbeat could not reach Redis', error);
-			if (!this.#held.has(connectionId)) return false;
+			if (!held) return false;
 			this.#dirty.add(connectionId);
 			return true;
 		}
@@ -819,6 +821,27 @@ export class RedisPresenceEngine implements PresenceEngine {
 	/** Connections whose stream is open on this node. */
 	get localConnections(): number {
 		return this.#held.size;
+	}
+
+	async stats(): Promise<Record<string, number>> {
+		const people = new Set<string>();
+		for (const held of this.#held.values()) people.add(`${held.workspaceId}:${held.userId}`);
+		let sweepLagMs = 0;
+		try {
+			// The earliest due workspace; a sweeper's claim marker (a .5 score) is in the future.
+			const [, score] = await this.#redis.zrange(this.#keys.due, '0', '0', 'WITHSCORES');
+			if (score !== undefined && Number(score) % 1 === 0) {
+				sweepLagMs = Math.max(0, Date.now() - Number(score));
+			}
+		} catch {
+			// Redis away: errors_total tells.
+		}
+		return {
+			local_connections: this.#held.size,
+			local_people: people.size,
+			sweep_lag_ms: sweepLagMs,
+			errors_total: this.#log.count
+		};
 	}
 
 	/** The current incarnation's id in Redis (lease key suffix). */

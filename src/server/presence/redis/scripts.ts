@@ -200,9 +200,10 @@ return { OUT, SEEN, NOW, deadline }
 
 /** heartbeat: ARGV[3..4] = conn, heartbeatTimeoutMs. Returns 1, or 0 when the connection is unknown. */
 const HEARTBEAT = `
-local conn, hb = ARGV[3], tonumber(ARGV[4])
+local conn, hb, expected = ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local user = redis.call('HGET', BASE .. 'c:' .. conn, 'u')
 if not user then return 0 end
+if expected ~= '' and user ~= expected then return 0 end
 redis.call('ZADD', BASE .. 'dl', 'XX', 'GT', NOW + hb, conn)
 redis.call('PEXPIRE', BASE .. 's:' .. user, SUMMARY_TTL)
 return 1

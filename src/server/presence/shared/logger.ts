@@ -13,6 +13,8 @@ export class ThrottledLog {
 	#logger: PresenceLogger;
 	#everyMs: number;
 	#last = new Map<string, { at: number; suppressed: number }>();
+	/** Every warning, logged or held back (the engines' failures: metrics). */
+	count = 0;
 
 	constructor(logger: PresenceLogger, everyMs = 10_000) {
 		this.#logger = logger;
@@ -20,6 +22,7 @@ export class ThrottledLog {
 	}
 
 	warn(key: string, message: string, error?: unknown): void {
+		this.count++;
 		const now = Date.now();
 		const seen = this.#last.get(key);
 		if (seen && now - seen.at < this.#everyMs) {
