@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { audienceOf, conversationIdsOf } from '../db/conversations';
+import { findUser } from '../db/people';
 import { markReadOnFocus } from '../messaging/delivery';
 import { parsePreview } from '../previews/image';
 import { presenceStream } from '../streams/presence-stream';
@@ -94,7 +95,15 @@ export const presenceRouter = router({
 	previewImage: agentProcedure
 		.input(z.object({ userId: z.uuid() }))
 		.query(async ({ ctx, input }) => {
-			const { presence, previews } = ctx.services;
+			const { presence, previews, db } = ctx.services;
+			const person = await findUser(db, input.userId);
+			if (!person) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such person' });
+			if (person.workspace_id !== ctx.identity.workspaceId) {
+				throw new TRPCError({
+					code: 'FORBIDDEN',
+					message: 'This person belongs to another workspace'
+				});
+			}
 			const [online, preview] = await Promise.all([
 				presence.isOnline(ctx.identity.workspaceId, input.userId),
 				previews.get(ctx.identity.workspaceId, input.userId)

@@ -1,0 +1,194 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createWorkspace, rowCounts, type TestWorkspace } from '../../support/fixtures';
+import { useTestServices, type AppCaller } from '../../support/services';
+
+/**
+ * Every procedure of the contract (DESIGN sections 4 and 6), the same four ways: no identity,
+ * the wrong kind of identity, someone outside (another workspace's agent, another visitor),
+ * and bad input — each a clear 4xx that writes nothing.
+ */
+
+const t = useTestServices();
+let a: TestWorkspace;
+let b: TestWorkspace;
+let connectionId: string;
+const stream = new AbortController();
+
+beforeAll(async () => {
+	a = await createWorkspace(t.services, { agents: 1, visitors: 2 });
+	b = await createWorkspace(t.services, { agents: 1, visitors: 1 });
+	const iterable = (await t
+		.caller({ visitorToken: a.visitors[0]!.visitorToken }, stream.signal)
+		.presence.connect()) as AsyncGenerator<[string, { connectionId: string }]>;
+	connectionId = (await iterable.next()).value![1].connectionId;
+	return () => stream.abort();
+});
+
+type Who = 'agent' | 'visitor';
+interface Case {
+	path: string;
+	/** Who may call it (the first is used for the refusals below). */
+	who: Who[];
+	input: () => unknown;
+	/** Input its schema refuses (procedures without input have none). */
+	bad?: unknown;
+	/** Someone of this kind, outside the resource, gets FORBIDDEN. */
+	outsider?: 'agent of another workspace' | 'another visitor';
+}
+
+const v0 = () => a.visitors[0]!;
+const NOBODY = '00000000-0000-4000-8000-000000000000';
+const PNG =
+	'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+const cases: Case[] = [
+	{ path: 'auth.me', who: ['agent'], input: () => undefined },
+	{
+		path: 'visitors.byId',
+		who: ['agent'],
+		input: () => ({ visitorId: v0().id }),
+		bad: { visitorId: 'not-a-uuid' },
+		outsider: 'agent of another workspace'
+	},
+	{ path: 'conversations.list', who: ['agent', 'visitor'], input: () => undefined },
+	{
+		path: 'conversations.participants',
+		who: ['visitor', 'agent'],
+		input: () => ({ conversationId: v0().conversationId }),
+		bad: { conversationId: 42 },
+		outsider: 'another visitor'
+	},
+	{
+		path: 'messages.list',
+		who: ['visitor', 'agent'],
+		input: () => ({ conversationId: v0().conversationId }),
+		bad: { conversationId: NOBODY, cursor: 'x'.repeat(500) },
+		outsider: 'agent of another workspace'
+	},
+	{
+		path: 'messages.send',
+		who: ['visitor', 'agent'],
+		input: () => ({ conversationId: v0().conversationId, body: 'hello' }),
+		bad: { conversationId: NOBODY, body: '' },
+		outsider: 'another visitor'
+	},
+	{
+		path: 'messages.markRead',
+		who: ['visitor', 'agent'],
+		input: () => ({ conversationId: v0().conversationId }),
+		bad: {},
+		outsider: 'agent of another workspace'
+	},
+	{
+		path: 'presence.heartbeat',
+		who: ['visitor', 'agent'],
+		input: () => ({ connectionId }),
+		bad: { connectionId: '' },
+		outsider: 'another visitor'
+	},
+	{
+		path: 'presence.focus',
+		who: ['visitor', 'agent'],
+		input: () => ({ connectionId, conversationId: v0().conversationId }),
+		bad: { connectionId, conversationId: 'nope' },
+		outsider: 'another visitor'
+	},
+	{
+		path: 'presence.page',
+		who: ['visitor', 'agent'],
+		input: () => ({ connectionId, url: 'https://shop.example/', title: 'Shop' }),
+		bad: { connectionId, url: 'javascript:alert(1)', title: 'x' },
+		outsider: 'another visitor'
+	},
+	{
+		path: 'presence.preview',
+		who: ['visitor', 'agent'],
+		input: () => ({ connectionId, image: PNG }),
+		bad: { connectionId, image: 'x'.repeat(200_000) },
+		outsider: 'another visitor'
+	},
+	{
+		path: 'presence.previewImage',
+		who: ['agent'],
+		input: () => ({ userId: v0().id }),
+		bad: { userId: 7 },
+		outsider: 'agent of another workspace'
+	},
+	{
+		path: 'presence.status',
+		who: ['agent', 'visitor'],
+		input: () => ({ userIds: [v0().id] }),
+		bad: { userIds: [] },
+		outsider: 'another visitor'
+	}
+];
+
+function credentials(who: Who | 'agent of another workspace' | 'another visitor') {
+	switch (who) {
+		case 'agent':
+			return { sessionToken: a.agents[0]!.sessionToken };
+		case 'visitor':
+			return { visitorToken: v0().visitorToken };
+		case 'agent of another workspace':
+			return { sessionToken: b.agents[0]!.sessionToken };
+		case 'another visitor':
+			return { visitorToken: a.visitors[1]!.visitorToken };
+	}
+}
+
+function call(caller: AppCaller, path: string, input: unknown): Promise<unknown> {
+	const [router, procedure] = path.split('.') as [string, string];
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any
+	return (caller as any)[router][procedure](input);
+}
+
+describe.each(cases)('$path', (c) => {
+	it('answers its caller', async () => {
+		await expect(call(t.caller(credentials(c.who[0]!)), c.path, c.input())).resolves.not.toThrow();
+	});
+
+	it('is UNAUTHORIZED with no identity, or a credential of the wrong kind', async () => {
+		await expect(call(t.caller(), c.path, c.input())).rejects.toMatchObject({
+			code: 'UNAUTHORIZED'
+		});
+		const wrongKind = (['agent', 'visitor'] as const).find((k) => !c.who.includes(k));
+		if (wrongKind) {
+			await expect(call(t.caller(credentials(wrongKind)), c.path, c.input())).rejects.toMatchObject(
+				{
+					code: 'UNAUTHORIZED'
+				}
+			);
+		}
+		const tampered = { sessionToken: a.agents[0]!.sessionToken.slice(0, -3) + 'abc' };
+		await expect(call(t.caller(tampered), c.path, c.input())).rejects.toMatchObject({
+			code: 'UNAUTHORIZED'
+		});
+	});
+
+	it.runIf(c.outsider)('is FORBIDDEN to $outsider', async () => {
+		const before = await rowCounts(t.services);
+		await expect(call(t.caller(credentials(c.outsider!)), c.path, c.input())).rejects.toMatchObject(
+			{
+				code: 'FORBIDDEN'
+			}
+		);
+		expect(await rowCounts(t.services)).toEqual(before);
+	});
+
+	it.runIf(c.bad !== undefined)('is BAD_REQUEST for bad input and writes nothing', async () => {
+		const before = await rowCounts(t.services);
+		await expect(call(t.caller(credentials(c.who[0]!)), c.path, c.bad)).rejects.toMatchObject({
+			code: 'BAD_REQUEST'
+		});
+		expect(await rowCounts(t.services)).toEqual(before);
+	});
+});
+
+describe('presence.connect', () => {
+	it('is UNAUTHORIZED with no identity or a tampered token', async () => {
+		await expect(t.caller().presence.connect()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+		await expect(
+			t.caller({ visitorToken: `${v0().visitorToken}x` }).presence.connect()
+		).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+	});
+});
