@@ -90,21 +90,21 @@ const cases: Case[] = [
 		path: 'presence.focus',
 		who: ['visitor', 'agent'],
 		input: () => ({ connectionId, conversationId: v0().conversationId }),
-		bad: { connectionId, conversationId: 'nope' },
+		bad: { connectionId: 'conn', conversationId: 'nope' },
 		outsider: 'another visitor'
 	},
 	{
 		path: 'presence.page',
 		who: ['visitor', 'agent'],
 		input: () => ({ connectionId, url: 'https://shop.example/', title: 'Shop' }),
-		bad: { connectionId, url: 'javascript:alert(1)', title: 'x' },
+		bad: { connectionId: 'conn', url: 'javascript:alert(1)', title: 'x' },
 		outsider: 'another visitor'
 	},
 	{
 		path: 'presence.preview',
 		who: ['visitor', 'agent'],
 		input: () => ({ connectionId, image: PNG }),
-		bad: { connectionId, image: 'x'.repeat(200_000) },
+		bad: { connectionId: 'conn', image: 'x'.repeat(200_000) },
 		outsider: 'another visitor'
 	},
 	{
