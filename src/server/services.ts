@@ -86,7 +86,8 @@ export async function startServices(config: Config, options: StartOptions = {}):
 		});
 		subscriber = createRedisClient(redisUrl, {
 			commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-			name: 'presence-bus'
+			name: 'presence-bus',
+			subscriber: true
 		});
 		await Promise.all([redis.connect(), subscriber.connect()]);
 		presence = new RedisPresenceEngine({

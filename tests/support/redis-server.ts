@@ -1,5 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 /**
  * A throwaway `redis-server` for fault tests: started on a spare port with no persistence,
@@ -99,4 +103,144 @@ export async function startRedisServer(binary = 'redis-server'): Promise<RedisSe
 			}
 		}
 	};
+}
+
+/**
+ * A throwaway Redis Cluster: `masters` redis-servers (cluster mode, no persistence, no
+ * replicas), each in a temp folder of its own, joined with `redis-cli --cluster create`.
+ * Resolves once `CLUSTER INFO` says `cluster_state:ok` on every node. `cleanup()` (call it in
+ * afterAll) kills every server and removes the folders; a failed start cleans up before it
+ * throws, and the process's exit kills what is still running.
+ */
+export interface RedisClusterHandle {
+	/** Startup nodes for `new Cluster(nodes)`. */
+	nodes: { host: string; port: number }[];
+	cleanup(): Promise<void>;
+}
+
+const execFileAsync = promisify(execFile);
+
+async function clusterInfo(port: number): Promise<string> {
+	try {
+		const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), 'cluster', 'info'], {
+			timeout: 2000
+		});
+		return stdout;
+	} catch {
+		return '';
+	}
+}
+
+export async function startRedisCluster(
+	masters = 3,
+	binary = 'redis-server'
+): Promise<RedisClusterHandle> {
+	const procs: ChildProcess[] = [];
+	const dirs: string[] = [];
+	const killNow = () => {
+		for (const proc of procs)
+			if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+		for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+	};
+	// Last resort when the test process ends without afterAll (a crash, a hard timeout).
+	process.once('exit', killNow);
+
+	async function cleanup() {
+		process.off('exit', killNow);
+		await Promise.all(
+			procs.map(async (proc) => {
+				if (proc.exitCode !== null || proc.signalCode !== null) return;
+				const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+				proc.kill('SIGKILL');
+				await exited;
+			})
+		);
+		for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+	}
+
+	try {
+		// Each node also needs a cluster bus port: ask for one explicitly (`--cluster-port`)
+		// rather than port + 10000, which may be taken or past 65535.
+		const used = new Set<number>();
+		const freshPort = async () => {
+			for (;;) {
+				const port = await sparePort();
+				if (!used.has(port)) {
+					used.add(port);
+					return port;
+				}
+			}
+		};
+		const ports: number[] = [];
+		for (let i = 0; i < masters; i++) {
+			const [port, busPort] = [await freshPort(), await freshPort()];
+			const dir = mkdtempSync(join(tmpdir(), 'presence-cluster-'));
+			dirs.push(dir);
+			const proc = spawn(
+				binary,
+				[
+					'--port',
+					String(port),
+					'--cluster-port',
+					String(busPort),
+					'--cluster-enabled',
+					'yes',
+					'--cluster-config-file',
+					'nodes.conf',
+					'--dir',
+					dir,
+					'--save',
+					'',
+					'--appendonly',
+					'no',
+					'--bind',
+					'127.0.0.1'
+				],
+				{ cwd: dir, stdio: 'ignore' }
+			);
+			procs.push(proc);
+			ports.push(port);
+		}
+		const deadline = Date.now() + 10_000;
+		for (const [i, port] of ports.entries()) {
+			while (!(await ping(port))) {
+				const proc = procs[i]!;
+				if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
+				if (Date.now() > deadline)
+					throw new Error(`redis-server on port ${port} did not answer PING`);
+				await new Promise((r) => setTimeout(r, 50));
+			}
+		}
+		await execFileAsync(
+			'redis-cli',
+			[
+				'--cluster',
+				'create',
+				...ports.map((port) => `127.0.0.1:${port}`),
+				'--cluster-replicas',
+				'0',
+				'--cluster-yes'
+			],
+			{ timeout: 20_000 }
+		);
+		const okBy = Date.now() + 20_000;
+		for (const port of ports) {
+			for (;;) {
+				const info = await clusterInfo(port);
+				if (
+					info.includes('cluster_state:ok') &&
+					info.includes('cluster_slots_ok:16384') &&
+					info.includes(`cluster_known_nodes:${masters}`)
+				) {
+					break;
+				}
+				if (Date.now() > okBy) throw new Error(`cluster node ${port} not ok:\n${info}`);
+				await new Promise((r) => setTimeout(r, 100));
+			}
+		}
+		return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), cleanup };
+	} catch (error) {
+		await cleanup();
+		throw error;
+	}
 }

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { commandTimeoutOf, type RedisClient } from '../presence/redis/client';
+import { subscribeWithin } from '../redis/clients';
 import { ListenerSet } from './listeners';
 import type { EventBus, WorkspaceEvent } from './types';
 
@@ -7,10 +9,11 @@ import type { EventBus, WorkspaceEvent } from './types';
  * presence engine (its channels differ); a channel is subscribed while a local listener exists.
  */
 export class RedisEventBus implements EventBus {
-	#publisher: Redis;
-	#subscriber: Redis;
+	#publisher: RedisClient;
+	#subscriber: RedisClient;
 	#prefix: string;
 	#listeners: ListenerSet<WorkspaceEvent>;
+	#subscribeWaitMs: number;
 	#onMessage = (channel: string, payload: string) => {
 		const workspaceId = this.#workspaceOf(channel);
 		if (workspaceId === null) return;
@@ -23,17 +26,19 @@ export class RedisEventBus implements EventBus {
 		this.#listeners.emit(workspaceId, event);
 	};
 
-	constructor(options: { publisher: Redis; subscriber: Redis; keyPrefix: string }) {
+	/** Redis or Redis Cluster clients (a plain PUBLISH reaches Cluster subscribers on any shard). */
+	constructor(options: { publisher: RedisClient; subscriber: RedisClient; keyPrefix: string }) {
 		this.#publisher = options.publisher;
 		this.#subscriber = options.subscriber;
 		this.#prefix = options.keyPrefix;
+		this.#subscribeWaitMs = commandTimeoutOf(options.publisher) ?? 1000;
 		this.#listeners = new ListenerSet({
 			onFirst: async (ws) => {
-				try {
-					await this.#subscriber.subscribe(this.#channel(ws));
-				} catch (error) {
-					// Redis is away: ioredis subscribes again when it reconnects; streams stay open.
-					console.warn(`[events] subscribe to workspace ${ws} failed:`, (error as Error).message);
+				// Redis away: the stream opens anyway; the subscription completes when Redis answers.
+				// subscribeWithin only calls subscribe(), which a Cluster has with the same signature.
+				const subscriber = this.#subscriber as Redis;
+				if (!(await subscribeWithin(subscriber, this.#channel(ws), this.#subscribeWaitMs))) {
+					console.warn(`[events] subscribe to workspace ${ws} not confirmed yet`);
 				}
 			},
 			onLast: (ws) => {

@@ -39,13 +39,15 @@ export async function* presenceStream(
 
 	let connectionId: string | null = null;
 	try {
+		// Until the viewer's audience is known everything is kept; from then on only what concerns
+		// them, so a busy workspace does not fill the queues of streams it has nothing for.
+		let concerns: (item: Incoming) => boolean = () => true;
+		const offer = (item: Incoming) => {
+			if (concerns(item)) queue.push(item);
+		};
 		await Promise.all([
-			presence.listen(
-				identity.workspaceId,
-				(change) => queue.push({ kind: 'presence', change }),
-				stop
-			),
-			events.listen(identity.workspaceId, (event) => queue.push({ kind: 'event', event }), stop)
+			presence.listen(identity.workspaceId, (change) => offer({ kind: 'presence', change }), stop),
+			events.listen(identity.workspaceId, (event) => offer({ kind: 'event', event }), stop)
 		]);
 		const [audience, conversationIds] = await Promise.all([
 			audienceOf(db, identity),
@@ -54,6 +56,10 @@ export async function* presenceStream(
 		const mine = new Set(conversationIds);
 		const visible = new Set(audience.map((person) => person.id));
 		const storedLastSeen = new Map(audience.map((person) => [person.id, person.last_seen_at]));
+		concerns = (item) =>
+			item.kind === 'presence'
+				? visible.has(item.change.userId)
+				: item.event.recipients.includes(identity.userId);
 
 		({ connectionId } = await presence.connect({
 			workspaceId: identity.workspaceId,

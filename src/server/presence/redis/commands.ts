@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { PresenceChange } from '../types';
+import type { RedisClient } from './client';
 import { decodeChange } from './codec';
 import { GLOBAL_SCRIPTS, WORKSPACE_SCRIPTS } from './scripts';
 
@@ -22,7 +22,7 @@ export interface TransitionResult<Extra> {
 	extra: Extra;
 }
 
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
 	const defined = redis as unknown as Partial<WithScripts>;
 	for (const [name, lua] of Object.entries({ ...WORKSPACE_SCRIPTS, ...GLOBAL_SCRIPTS })) {
 		// Defining twice (two engines on one client, e.g. tests) would be harmless but skip it.
@@ -36,7 +36,7 @@ export class ScriptCaller {
 	#redis: WithScripts;
 	#summaryTtlMs: number;
 
-	constructor(redis: Redis, summaryTtlMs: number) {
+	constructor(redis: RedisClient, summaryTtlMs: number) {
 		defineScripts(redis);
 		this.#redis = redis as unknown as WithScripts;
 		this.#summaryTtlMs = summaryTtlMs;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { subscribeWithin } from '../../redis/clients';
 import { newConnectionId, workspaceOfConnection } from '../shared/ids';
 import { LastSeenWriter } from '../shared/last-seen-writer';
 import { LocalFanout } from '../shared/listeners';
@@ -16,14 +17,21 @@ import type {
 	PresenceTimings
 } from '../types';
 import { decodeBusMessage, decodeSummary, encodePage, offlineState } from './codec';
+import { commandTimeoutOf, duplicateClient, type RedisClient } from './client';
 import { ScriptCaller, type TransitionResult } from './commands';
 import { PresenceKeys } from './keys';
 
 export interface RedisPresenceOptions {
-	/** Command client. Give it a short `commandTimeout` (about 1 s) and few retries per request. */
-	redis: Redis;
-	/** The node's one subscriber connection (may be shared with other buses); default `redis.duplicate()`. */
-	subscriber?: Redis;
+	/**
+	 * Command client: a Redis or a Redis Cluster. Give it a short `commandTimeout` (about 1 s;
+	 * for a Cluster in `redisOptions`) and few retries per request.
+	 */
+	redis: RedisClient;
+	/**
+	 * The node's one subscriber connection (may be shared with other buses), of the same kind
+	 * as `redis`; default `redis.duplicate()`.
+	 */
+	subscriber?: RedisClient;
 	/** Every key and channel starts with it. */
 	keyPrefix: string;
 	timings: PresenceTimings;
@@ -67,8 +75,8 @@ const PARALLEL = 32;
 export class RedisPresenceEngine implements PresenceEngine {
 	readonly nodeId: string;
 
-	#redis: Redis;
-	#subscriber: Redis;
+	#redis: RedisClient;
+	#subscriber: RedisClient;
 	#ownsSubscriber: boolean;
 	#keys: PresenceKeys;
 	#timings: PresenceTimings;
@@ -84,6 +92,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 	 * re-registered under the new one.
 	 */
 	#holder: string;
+	#subscribeWaitMs: number;
 	#held = new Map<string, HeldConnection>();
 	/** Held connections whose registration or last report may be missing in Redis. */
 	#dirty = new Set<string>();
@@ -112,8 +121,10 @@ export class RedisPresenceEngine implements PresenceEngine {
 	constructor(options: RedisPresenceOptions) {
 		this.nodeId = options.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
 		this.#redis = options.redis;
+		// A new stream waits this long at most for its channel (the command client's own timeout).
+		this.#subscribeWaitMs = commandTimeoutOf(options.redis) ?? 1000;
 		this.#ownsSubscriber = !options.subscriber;
-		this.#subscriber = options.subscriber ?? options.redis.duplicate();
+		this.#subscriber = options.subscriber ?? duplicateClient(options.redis);
 		if (this.#ownsSubscriber) this.#subscriber.on('error', () => {});
 		this.#keys = new PresenceKeys(options.keyPrefix);
 		this.#timings = options.timings;
@@ -303,12 +314,18 @@ export class RedisPresenceEngine implements PresenceEngine {
 	}
 
 	async #subscribe(workspaceId: string): Promise<void> {
-		try {
-			await this.#subscriber.subscribe(this.#keys.channel(workspaceId));
-		} catch (error) {
-			// Resolve anyway: the stream stays open, and the subscriber's 'ready' handler
-			// subscribes every wanted channel again when Redis answers.
-			this.#log.warn('subscribe', `subscribe to workspace ${workspaceId} failed`, error);
+		// Bounded: while Redis is away a stream must still open (its snapshot says offline). The
+		// subscriber connection may queue the SUBSCRIBE until Redis answers; if it gave up
+		// instead, the subscriber's 'ready' handler subscribes every wanted channel again.
+		if (
+			!(await subscribeWithin(
+				// It only calls subscribe(), which a Cluster has with the same signature.
+				this.#subscriber as Redis,
+				this.#keys.channel(workspaceId),
+				this.#subscribeWaitMs
+			))
+		) {
+			this.#log.warn('subscribe', `subscribe to workspace ${workspaceId} not confirmed yet`);
 		}
 	}
 

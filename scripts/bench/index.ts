@@ -1,0 +1,174 @@
+/**
+ * Benchmarks of the presence product on this machine (`npm run bench`). They print figures and
+ * never assert on timing. Everything runs on loopback against the local Redis and Postgres,
+ * under a Redis key prefix of its own (`bench:<random>:`), deleted at the end (SCAN + UNLINK).
+ *
+ * Flags (or environment variables BENCH_<NAME>, e.g. BENCH_CONNECTIONS=100000):
+ *   --connections=20000   section 1: engine connections (one per person)
+ *   --workspaces=200      section 1: workspaces they spread over
+ *   --concurrency=500     calls in flight in sections 1-4
+ *   --read-people=1000    section 2: people per read
+ *   --reads=500           section 2: reads
+ *   --sweep=5000          section 3: connections left without heartbeats
+ *   --sweep-workspaces=50 section 3: workspaces of the spread layout (the other is one workspace)
+ *   --crash=5000          section 4: connections of the crashed node
+ *   --crash-workspaces=50 section 4: their workspaces
+ *   --streams=2000        section 5: SSE streams through one app node (0 = skip)
+ *   --changes=20          section 5: presence changes to time
+ *   --only=1,2,3,4,5      sections to run
+ */
+import os from 'node:os';
+import { benchApp } from './app';
+import { benchEngine, benchRead } from './engine';
+import { APP_TIMINGS, dropPrefix, fmtBytes, fmtInt, fmtMs, now, randomTag, Report } from './lib';
+import type { PresenceTimings } from '../../src/server/presence';
+import { benchCrash, benchSweep, type SweepResult } from './sweep';
+
+function option(name: string, fallback: number): number {
+	const flag = process.argv.find((arg) => arg.startsWith(`--${name}=`));
+	const raw =
+		flag?.slice(name.length + 3) ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+	if (raw === undefined || raw === '') return fallback;
+	const value = Number(raw);
+	if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be an integer >= 0`);
+	return value;
+}
+
+const opts = {
+	connections: option('connections', 20_000),
+	workspaces: option('workspaces', 200),
+	concurrency: Math.max(1, option('concurrency', 500)),
+	readPeople: Math.max(2, option('read-people', 1000)),
+	reads: Math.max(1, option('reads', 500)),
+	sweep: option('sweep', 5000),
+	sweepWorkspaces: Math.max(1, option('sweep-workspaces', 50)),
+	crash: option('crash', 5000),
+	crashWorkspaces: Math.max(1, option('crash-workspaces', 50)),
+	streams: option('streams', 2000),
+	changes: Math.max(1, option('changes', 20))
+};
+const onlyFlag =
+	process.argv.find((arg) => arg.startsWith('--only='))?.slice(7) ?? process.env.BENCH_ONLY;
+const only = new Set((onlyFlag ?? '1,2,3,4,5').split(',').map((s) => s.trim()));
+
+const SWEEP_TIMINGS: PresenceTimings = { ...APP_TIMINGS, graceMs: 0, heartbeatTimeoutMs: 2000 };
+
+async function main() {
+	const prefix = `bench:${randomTag()}:`;
+	const report = new Report();
+	const started = now();
+	console.log(
+		`presence bench: node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}; Redis and Postgres on 127.0.0.1; prefix ${prefix}`
+	);
+	console.log(`options: ${JSON.stringify(opts)}; sections ${[...only].join(',')}`);
+
+	let engine: Awaited<ReturnType<typeof benchEngine>> | null = null;
+	let read: Awaited<ReturnType<typeof benchRead>> | null = null;
+	const sweeps: SweepResult[] = [];
+	let crash: Awaited<ReturnType<typeof benchCrash>> | null = null;
+	let app: Awaited<ReturnType<typeof benchApp>> | null = null;
+	try {
+		if (only.has('1') && opts.connections > 0) {
+			engine = await benchEngine(report, {
+				prefix: `${prefix}eng:`,
+				connections: opts.connections,
+				workspaces: Math.max(1, opts.workspaces),
+				concurrency: opts.concurrency
+			});
+		}
+		if (only.has('2')) {
+			read = await benchRead(report, {
+				prefix: `${prefix}read:`,
+				people: opts.readPeople,
+				reads: opts.reads,
+				concurrency: opts.concurrency
+			});
+		}
+		if (only.has('3') && opts.sweep > 0) {
+			for (const workspaces of [opts.sweepWorkspaces, 1]) {
+				sweeps.push(
+					await benchSweep(report, {
+						prefix: `${prefix}sweep${workspaces}:`,
+						connections: opts.sweep,
+						workspaces,
+						concurrency: opts.concurrency,
+						timings: SWEEP_TIMINGS
+					})
+				);
+			}
+		}
+		if (only.has('4') && opts.crash > 0) {
+			crash = await benchCrash(report, {
+				prefix: `${prefix}crash:`,
+				connections: opts.crash,
+				workspaces: opts.crashWorkspaces,
+				concurrency: opts.concurrency,
+				timings: APP_TIMINGS
+			});
+		}
+		if (only.has('5') && opts.streams > 0) {
+			app = await benchApp(report, {
+				prefix: `${prefix}app:`,
+				streams: opts.streams,
+				changes: opts.changes,
+				openConcurrency: 50
+			});
+		}
+	} finally {
+		const deleted = await dropPrefix(prefix);
+		console.log(`\ncleanup: unlinked ${deleted} keys under ${prefix}`);
+	}
+
+	console.log(`\n== Results (${fmtMs(now() - started)} in all)\n`);
+	console.log(report.table());
+	for (const text of report.notes) console.log(`note: ${text}`);
+
+	const md: string[] = [
+		`Measured with \`npm run bench\` on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, local Redis and Postgres; one process drives the load, so figures are lower bounds for a node.`,
+		''
+	];
+	if (engine) {
+		md.push(
+			`- **Engine** (one node, ${fmtInt(opts.connections)} connections over ${opts.workspaces} workspaces, ${opts.concurrency} calls in flight): ` +
+				`${fmtInt(engine.connectsPerSec)} connects/s, ${fmtInt(engine.heartbeatsPerSec)} heartbeats/s, ` +
+				`${fmtInt(engine.focusPerSec)} focus and ${fmtInt(engine.pagePerSec)} page reports/s, ${fmtInt(engine.disconnectsPerSec)} disconnects/s; ` +
+				`${fmtBytes(engine.rssPerConnection)} RSS (${fmtBytes(engine.heapPerConnection)} heap) per connection on the node.`
+		);
+	}
+	if (read) {
+		md.push(
+			`- **Batch read** of ${fmtInt(opts.readPeople)} people: p50 ${fmtMs(read.p50)}, p99 ${fmtMs(read.p99)}, ${read.commandsPerRead} Redis command per read (MGET).`
+		);
+	}
+	for (const s of sweeps) {
+		md.push(
+			`- **Sweep** (${s.layout}, heartbeat timeout ${SWEEP_TIMINGS.heartbeatTimeoutMs} ms, sweep ${SWEEP_TIMINGS.sweepIntervalMs} ms, two nodes): ` +
+				`all offline ${fmtMs(s.afterLastDeadline)} after the last deadline (per person p50 ${fmtMs(s.lagP50)}, p99 ${fmtMs(s.lagP99)}); ` +
+				`${fmtInt(s.exactlyOnce)}/${fmtInt(s.total)} people with exactly one offline event.`
+		);
+	}
+	if (crash) {
+		md.push(
+			`- **Node crash** (${fmtInt(opts.crash)} connections, lease TTL ${APP_TIMINGS.leaseTtlMs} ms, sweep ${APP_TIMINGS.sweepIntervalMs} ms): ` +
+				`first offline after ${fmtMs(crash.first)}, all after ${fmtMs(crash.all)} (bound ${crash.bound} ms); ` +
+				`${fmtInt(crash.exactlyOnce)}/${fmtInt(crash.total)} exactly once.`
+		);
+	}
+	if (app) {
+		md.push(
+			`- **Streams** through one app node (${fmtInt(app.streams)} visitor SSE streams, one agent's focus change visible to all): ` +
+				`reaches every stream in p50 ${fmtMs(app.toAllP50)}, p99 ${fmtMs(app.toAllP99)} (one stream: p50 ${fmtMs(app.oneP50)}, p99 ${fmtMs(app.oneP99)}); ` +
+				`${fmtBytes(app.rssPerStream)} RSS per stream; ${fmtInt(app.openPerSec)} streams opened/s.`
+		);
+	}
+	console.log('\n== Summary (markdown, for the README under "Benchmarks")\n');
+	console.log(md.join('\n'));
+}
+
+main().then(
+	() => process.exit(0),
+	(error: unknown) => {
+		console.error(error);
+		process.exit(1);
+	}
+);
