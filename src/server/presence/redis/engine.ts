@@ -280,8 +280,16 @@ export class RedisPresenceEngine implements PresenceEngine {
 			// ONE round trip whatever the size: all keys share the workspace's hash tag.
 			const raw = await this.#redis.mget(userIds.map((id) => this.#keys.summary(workspaceId, id)));
 			userIds.forEach((id, i) => states.set(id, decodeSummary(id, raw[i])));
+			// Snapshots teach reconcile() about people no change mentioned yet. A read never
+			// raises a version already known: it reached one caller, not the listeners, and
+			// reconcile must still replay the newer state to them (e.g. a re-registration whose
+			// PUBLISH went out before the subscriber was back).
 			const known = this.#known.get(workspaceId);
-			if (known) for (const state of states.values()) this.#remember(known, state);
+			if (known) {
+				for (const state of states.values()) {
+					if (!known.has(state.userId)) this.#remember(known, state);
+				}
+			}
 		} catch (error) {
 			// When in doubt, assume they are gone (DESIGN section 2).
 			this.#log.warn('read', 'presence read failed, answering offline', error);
