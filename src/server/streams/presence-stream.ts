@@ -31,7 +31,7 @@ export async function* presenceStream(
 		...(signal ? [signal] : [])
 	]);
 	const { metrics } = services;
-	const queue = new BoundedQueue<Incoming>(config.STREAM_QUEUE_LIMIT, () => {
+	const queue = new BoundedQueue<Incoming>(config.STREAM_QUEUE_LIMIT, stop, () => {
 		metrics.streamsOverflowed++;
 		closed.abort();
 	});
@@ -85,7 +85,7 @@ export async function* presenceStream(
 		yield tracked(id(), ready);
 
 		for (;;) {
-			const item = await queue.next(stop);
+			const item = await queue.next();
 			if (item === null) break;
 			const out = toStreamEvent(item, identity, mine, visible, held, storedLastSeen);
 			if (!out) continue;

@@ -2,6 +2,8 @@
  * A stream's backlog: events wait here until the client reads them. Past `limit` the queue
  * overflows: it drops everything it holds and calls `onOverflow`, and the stream closes (the
  * client reconnects and resyncs from a fresh snapshot). A slow client never grows memory.
+ * `signal` ends the queue: a waiting reader gets null. It is listened to once, not per item:
+ * a busy stream takes thousands of items.
  */
 export class BoundedQueue<T> {
 	#items: T[] = [];
@@ -9,10 +11,13 @@ export class BoundedQueue<T> {
 	#limit: number;
 	#onOverflow: () => void;
 	#overflowed = false;
+	#signal: AbortSignal;
 
-	constructor(limit: number, onOverflow: () => void) {
+	constructor(limit: number, signal: AbortSignal, onOverflow: () => void) {
 		this.#limit = limit;
 		this.#onOverflow = onOverflow;
+		this.#signal = signal;
+		signal.addEventListener('abort', () => this.#wake(null), { once: true });
 	}
 
 	get size(): number {
@@ -24,11 +29,9 @@ export class BoundedQueue<T> {
 	}
 
 	push(item: T): void {
-		if (this.#overflowed) return;
+		if (this.#overflowed || this.#signal.aborted) return;
 		if (this.#waiting) {
-			const resolve = this.#waiting;
-			this.#waiting = null;
-			resolve(item);
+			this.#wake(item);
 			return;
 		}
 		if (this.#items.length >= this.#limit) {
@@ -40,24 +43,22 @@ export class BoundedQueue<T> {
 		this.#items.push(item);
 	}
 
-	/** The next item, or null once `signal` aborts (or already had). */
-	next(signal: AbortSignal): Promise<T | null> {
+	/** The next item, or null once the signal aborted or the queue overflowed. */
+	next(): Promise<T | null> {
 		if (this.#items.length > 0) return Promise.resolve(this.#items.shift()!);
-		if (signal.aborted || this.#overflowed) return Promise.resolve(null);
+		if (this.#signal.aborted || this.#overflowed) return Promise.resolve(null);
 		return new Promise((resolve) => {
-			const onAbort = () => {
-				this.#waiting = null;
-				resolve(null);
-			};
-			signal.addEventListener('abort', onAbort, { once: true });
-			this.#waiting = (value) => {
-				signal.removeEventListener('abort', onAbort);
-				resolve(value);
-			};
+			this.#waiting = resolve;
 		});
 	}
 
 	clear(): void {
 		this.#items = [];
+	}
+
+	#wake(value: T | null) {
+		const resolve = this.#waiting;
+		this.#waiting = null;
+		resolve?.(value);
 	}
 }

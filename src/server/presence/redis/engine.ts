@@ -62,6 +62,8 @@ const DEFAULT_SUMMARY_TTL_MS = 30 * 24 * 3600 * 1000;
 const SWEEP_BATCH = 500;
 /** Workspaces claimed per CLAIM call; a sweep tick loops while there are more. */
 const CLAIM_BATCH = 100;
+/** Batches swept back to back in one claimed workspace before it is settled (a busy workspace). */
+const MAX_BATCHES_PER_CLAIM = 40;
 const MAX_CLAIM_ROUNDS = 20;
 /** Parallel workspace scripts in one sweep (they pipeline on the one connection). */
 const PARALLEL = 32;
@@ -730,15 +732,21 @@ export class RedisPresenceEngine implements PresenceEngine {
 			for (let i = 0; i < claimed.length; i += PARALLEL) {
 				await Promise.all(
 					claimed.slice(i, i + PARALLEL).map(async ([ws, marker]) => {
-						const result = await this.#scripts.workspace<number | null>(
-							'presenceSweep',
-							this.#keys.workspace(ws),
-							ws,
-							[SWEEP_BATCH]
-						);
-						if (!result) return;
-						this.#afterTransition(ws, result);
-						const next = result.extra[0];
+						// A busy workspace may have more than one batch due: keep sweeping it now rather
+						// than a tick later, so its ghosts still go within timeout + sweep period.
+						let next: number | null | undefined;
+						for (let batch = 0; batch < MAX_BATCHES_PER_CLAIM && !this.#stopped; batch++) {
+							const result = await this.#scripts.workspace<number | null>(
+								'presenceSweep',
+								this.#keys.workspace(ws),
+								ws,
+								[SWEEP_BATCH]
+							);
+							if (!result) return;
+							this.#afterTransition(ws, result);
+							next = result.extra[0];
+							if (next === null || next === undefined || Number(next) > result.now) break;
+						}
 						await this.#scripts.settleDue(
 							this.#keys.due,
 							ws,
