@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { createNodeClient, type PresenceClient } from '../../src/lib/client/node';
+import { createClient, type PresenceClient } from '../../src/lib/client/node';
 import type { StreamEvent } from '../../src/lib/events';
 import { SESSION_COOKIE } from '../../src/lib/protocol';
 import { loadConfig } from '../../src/server/config';
@@ -151,7 +151,7 @@ export async function benchApp(
 			`${fmtMs(now() - t0)} (widget.session allows 30/min per address)`
 		);
 		const agent = workspace.agents[0]!;
-		const agentClient = createNodeClient({
+		const agentClient = createClient({
 			url: node.trpcUrl,
 			auth: { agentCookie: `${SESSION_COOKIE}=${agent.sessionToken}` }
 		});
@@ -166,7 +166,7 @@ export async function benchApp(
 		const half = Math.floor(count / 2);
 		const openOne = async (i: number) => {
 			const visitor = workspace.visitors[i]!;
-			const client = createNodeClient({
+			const client = createClient({
 				url: node!.trpcUrl,
 				auth: { visitorToken: visitor.visitorToken }
 			});

@@ -11,7 +11,7 @@ import { VISITOR_TOKEN_HEADER } from '../protocol';
 /**
  * The typed client other TypeScript apps use (DESIGN section 4): queries and mutations through
  * one batch link, the presence stream over SSE. Works in the browser as is; under Node use
- * `createNodeClient` from `./node` (it brings an EventSource and sends the session cookie).
+ * `createClient` from `./node` (it brings an EventSource and sends the session cookie).
  */
 
 export type { AppRouter };

@@ -1,16 +1,17 @@
 import { EventSource } from 'eventsource';
 import { SESSION_COOKIE } from '../protocol';
-import { createClient, type ClientAuth, type PresenceClient } from './index';
+import { createClient as createBaseClient, type ClientAuth, type PresenceClient } from './index';
 
 /**
- * The client for Node (Node 20 has no global EventSource). `loginAgent` signs an agent in and
- * returns the session cookie to pass as `{ agentCookie }`.
+ * The client for Node: the same `createClient({ url, auth })`, with the EventSource of the
+ * `eventsource` package (Node 20 has none). `loginAgent` signs an agent in and returns the
+ * session cookie to pass as `{ agentCookie }`.
  */
 
 export * from './index';
 
-export function createNodeClient(options: { url: string; auth: ClientAuth }): PresenceClient {
-	return createClient({ ...options, EventSource });
+export function createClient(options: { url: string; auth: ClientAuth }): PresenceClient {
+	return createBaseClient({ ...options, EventSource });
 }
 
 export async function loginAgent(url: string, email: string, password: string): Promise<string> {

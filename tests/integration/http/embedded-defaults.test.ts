@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeClient, loginAgent } from '../../../src/lib/client/node';
+import { createClient, loginAgent } from '../../../src/lib/client/node';
 import { DEMO_AGENTS } from '../../../src/server/db/seed';
 import { freePort, startAppNode, type AppNode } from '../../support/app-process';
 import { openClientStream } from '../../support/client-stream';
@@ -46,18 +46,18 @@ describe('embedded defaults', () => {
 
 		const { email, password } = DEMO_AGENTS[0];
 		const cookie = await loginAgent(node.trpcUrl, email, password);
-		const agent = createNodeClient({ url: node.trpcUrl, auth: { agentCookie: cookie } });
+		const agent = createClient({ url: node.trpcUrl, auth: { agentCookie: cookie } });
 		expect((await agent.auth.me.query()).email).toBe(email);
 
 		const { reader, ...agentStream } = openClientStream(agent);
 		await agentStream.ready;
-		const visitorSession = await createNodeClient({
+		const visitorSession = await createClient({
 			url: node.trpcUrl,
 			auth: null
 		}).widget.session.mutate({
 			workspaceKey: 'demo'
 		});
-		const visitor = createNodeClient({
+		const visitor = createClient({
 			url: node.trpcUrl,
 			auth: { visitorToken: visitorSession.visitorToken }
 		});

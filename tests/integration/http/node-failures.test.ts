@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeClient, loginAgent } from '../../../src/lib/client/node';
+import { createClient, loginAgent } from '../../../src/lib/client/node';
 import { loadConfig } from '../../../src/server/config';
 import { createKysely } from '../../../src/server/db/connect';
 import { startAppNode, type AppNode } from '../../support/app-process';
@@ -51,14 +51,14 @@ async function agentStream(node: AppNode) {
 	const agent = ws.agents[0]!;
 	const cookie = await loginAgent(node.trpcUrl, agent.email, agent.password);
 	const stream = openClientStream(
-		createNodeClient({ url: node.trpcUrl, auth: { agentCookie: cookie } })
+		createClient({ url: node.trpcUrl, auth: { agentCookie: cookie } })
 	);
 	await stream.ready;
 	return stream;
 }
 
 function visitorStream(node: AppNode, visitorToken: string) {
-	return openClientStream(createNodeClient({ url: node.trpcUrl, auth: { visitorToken } }));
+	return openClientStream(createClient({ url: node.trpcUrl, auth: { visitorToken } }));
 }
 
 describe('app nodes dying', () => {
@@ -103,7 +103,7 @@ describe('app nodes dying', () => {
 
 		// Past the grace: still online, and the agent saw no offline in between.
 		await new Promise((r) => setTimeout(r, GRACE_MS + 1000));
-		const [status] = await createNodeClient({
+		const [status] = await createClient({
 			url: survivor.trpcUrl,
 			auth: { visitorToken: visitor.visitorToken }
 		}).presence.status.query({ userIds: [visitor.id] });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { createNodeClient, loginAgent } from '../../../src/lib/client/node';
+import { createClient, loginAgent } from '../../../src/lib/client/node';
 import { loadConfig } from '../../../src/server/config';
 import { createKysely } from '../../../src/server/db/connect';
 import { startAppNode, type AppNode } from '../../support/app-process';
@@ -49,11 +49,11 @@ describe('Redis outage under a running node', () => {
 		const agent = ws.agents[0]!;
 		const visitor = ws.visitors[0]!;
 		const cookie = await loginAgent(node.trpcUrl, agent.email, agent.password);
-		const agentClient = createNodeClient({ url: node.trpcUrl, auth: { agentCookie: cookie } });
+		const agentClient = createClient({ url: node.trpcUrl, auth: { agentCookie: cookie } });
 		const agentStream = openClientStream(agentClient);
 		await agentStream.ready;
 		const visitorStream = openClientStream(
-			createNodeClient({ url: node.trpcUrl, auth: { visitorToken: visitor.visitorToken } })
+			createClient({ url: node.trpcUrl, auth: { visitorToken: visitor.visitorToken } })
 		);
 		await visitorStream.ready;
 		const online = await agentStream.reader.presenceOf(visitor.id, (e) => e.isOnline);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeClient, loginAgent, type PresenceClient } from '../../../src/lib/client/node';
+import { createClient, loginAgent, type PresenceClient } from '../../../src/lib/client/node';
 import { loadConfig } from '../../../src/server/config';
 import { createKysely } from '../../../src/server/db/connect';
 import { startAppNode, type AppNode } from '../../support/app-process';
@@ -46,18 +46,18 @@ async function subscribe(client: PresenceClient) {
 }
 
 async function newVisitor(node: AppNode) {
-	const anonymous = createNodeClient({ url: node.trpcUrl, auth: null });
+	const anonymous = createClient({ url: node.trpcUrl, auth: null });
 	const session = await anonymous.widget.session.mutate({ workspaceKey: ws.key });
 	return {
 		session,
-		client: createNodeClient({ url: node.trpcUrl, auth: { visitorToken: session.visitorToken } })
+		client: createClient({ url: node.trpcUrl, auth: { visitorToken: session.visitorToken } })
 	};
 }
 
 async function agentOn(node: AppNode) {
 	const agent = ws.agents[0]!;
 	const cookie = await loginAgent(node.trpcUrl, agent.email, agent.password);
-	return createNodeClient({ url: node.trpcUrl, auth: { agentCookie: cookie } });
+	return createClient({ url: node.trpcUrl, auth: { agentCookie: cookie } });
 }
 
 describe('two app nodes', () => {
@@ -78,7 +78,7 @@ describe('two app nodes', () => {
 		expect(participants.find((p) => p.id === session.visitorId)).toMatchObject({ isOnline: true });
 
 		// No sticky sessions: node B serves a heartbeat for the connection node A holds.
-		const onB = createNodeClient({
+		const onB = createClient({
 			url: nodeB.trpcUrl,
 			auth: { visitorToken: session.visitorToken }
 		});
