@@ -37,15 +37,3 @@ export function updateFor(
 		version: state.version
 	};
 }
-
-/** What "everyone offline" looks like for a person the engine could not read. */
-export function offlineState(userId: string): PresenceState {
-	return {
-		userId,
-		isOnline: false,
-		focusConversationId: null,
-		currentPage: null,
-		lastSeenAt: null,
-		version: 0
-	};
-}

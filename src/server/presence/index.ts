@@ -8,3 +8,4 @@ export { RedisPresenceEngine, type RedisPresenceOptions } from './redis/engine';
 export { MemoryPresenceEngine, type MemoryPresenceOptions } from './memory/engine';
 export type { PresenceLogger } from './shared/logger';
 export { workspaceOfConnection } from './shared/ids';
+export { offlineState } from './shared/state';

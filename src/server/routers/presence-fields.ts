@@ -1,6 +1,7 @@
 import type { PresenceUpdate } from '../../lib/events';
 import type { Services } from '../services';
-import { offlineState, updateFor } from '../viewer';
+import { offlineState } from '../presence';
+import { updateFor } from '../viewer';
 
 /**
  * Presence for a list of people of one workspace, as the caller sees them: ONE batch read

@@ -5,7 +5,8 @@ import type { WorkspaceEvent } from '../events/types';
 import type { PresenceChange } from '../presence/types';
 import type { Services } from '../services';
 import type { Identity } from '../trpc';
-import { offlineState, updateFor } from '../viewer';
+import { offlineState } from '../presence';
+import { updateFor } from '../viewer';
 import { BoundedQueue } from './queue';
 
 type Incoming =

@@ -1,3 +1,4 @@
+import { offlineState } from '../shared/state';
 import { randomBytes } from 'node:crypto';
 import { newConnectionId, workspaceOfConnection } from '../shared/ids';
 import { LastSeenWriter } from '../shared/last-seen-writer';
@@ -173,7 +174,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		const states = new Map<string, PresenceState>();
 		for (const userId of userIds) {
 			const p = this.#people.get(key(workspaceId, userId));
-			states.set(userId, p ? stateOf(p) : offline(userId));
+			states.set(userId, p ? stateOf(p) : offlineState(userId));
 		}
 		return states;
 	}
@@ -370,16 +371,5 @@ function stateOf(p: Person): PresenceState {
 		currentPage: p.online && p.page ? { ...p.page } : null,
 		lastSeenAt: p.lastSeenAt,
 		version: p.version
-	};
-}
-
-function offline(userId: string): PresenceState {
-	return {
-		userId,
-		isOnline: false,
-		focusConversationId: null,
-		currentPage: null,
-		lastSeenAt: null,
-		version: 0
 	};
 }

@@ -1,3 +1,4 @@
+import { offlineState } from '../shared/state';
 import type { CurrentPage, PresenceChange, PresenceState } from '../types';
 
 /**
@@ -39,17 +40,6 @@ function toNumberOrNull(raw: string | undefined): number | null {
 	if (raw === undefined) return null;
 	const n = Number(raw);
 	return Number.isFinite(n) ? n : null;
-}
-
-export function offlineState(userId: string): PresenceState {
-	return {
-		userId,
-		isOnline: false,
-		focusConversationId: null,
-		currentPage: null,
-		lastSeenAt: null,
-		version: 0
-	};
 }
 
 export function decodeSummary(userId: string, raw: string | null | undefined): PresenceState {

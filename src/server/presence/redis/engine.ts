@@ -16,7 +16,8 @@ import type {
 	PresenceState,
 	PresenceTimings
 } from '../types';
-import { decodeBusMessage, decodeSummary, encodePage, offlineState } from './codec';
+import { offlineState } from '../shared/state';
+import { decodeBusMessage, decodeSummary, encodePage } from './codec';
 import { commandTimeoutOf, duplicateClient, type RedisClient } from './client';
 import { ScriptCaller, type TransitionResult } from './commands';
 import { PresenceKeys } from './keys';
