@@ -165,23 +165,26 @@ describe.each(cases)('$path', (c) => {
 		});
 	});
 
-	it.runIf(c.outsider)('is FORBIDDEN to $outsider', async () => {
-		const before = await rowCounts(t.services);
-		await expect(call(t.caller(credentials(c.outsider!)), c.path, c.input())).rejects.toMatchObject(
-			{
+	// Only where there is an outsider to refuse (no test that cannot run).
+	if (c.outsider)
+		it(`is FORBIDDEN to ${c.outsider}`, async () => {
+			const before = await rowCounts(t.services);
+			await expect(
+				call(t.caller(credentials(c.outsider!)), c.path, c.input())
+			).rejects.toMatchObject({
 				code: 'FORBIDDEN'
-			}
-		);
-		expect(await rowCounts(t.services)).toEqual(before);
-	});
-
-	it.runIf(c.bad !== undefined)('is BAD_REQUEST for bad input and writes nothing', async () => {
-		const before = await rowCounts(t.services);
-		await expect(call(t.caller(credentials(c.who[0]!)), c.path, c.bad)).rejects.toMatchObject({
-			code: 'BAD_REQUEST'
+			});
+			expect(await rowCounts(t.services)).toEqual(before);
 		});
-		expect(await rowCounts(t.services)).toEqual(before);
-	});
+
+	if (c.bad !== undefined)
+		it('is BAD_REQUEST for bad input and writes nothing', async () => {
+			const before = await rowCounts(t.services);
+			await expect(call(t.caller(credentials(c.who[0]!)), c.path, c.bad)).rejects.toMatchObject({
+				code: 'BAD_REQUEST'
+			});
+			expect(await rowCounts(t.services)).toEqual(before);
+		});
 });
 
 describe('presence.connect', () => {
