@@ -297,7 +297,7 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 		});
 
 		it('stop() says goodbye with the grace', async () => {
-			const { engine, ws, events } = await setup();
+			const { engine, ws, events, lastSeen } = await setup();
 			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
 			await waitFor(() => events.of('u1').length === 1, 'online');
 			// A second engine keeps listening and sweeping (for Redis: another node).
@@ -305,7 +305,14 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 			const seen = await listen(watcher.engine, ws, watcher.signal);
 			await engine.stop();
 			expect(await watcher.engine.owner(connectionId)).toBeNull();
-			if (watcher.engine.nodeId.startsWith('memory-')) return; // one process: nobody else sweeps
+			if (watcher.engine.nodeId.startsWith('memory-')) {
+				// One process: nobody else would end the grace, so its people go offline at stop,
+				// with last_seen_at written before the process exits.
+				expect(events.of('u1').map((e) => e.isOnline)).toEqual([true, false]);
+				const offline = events.of('u1').at(-1)!;
+				expect(lastSeen.of('u1').at(-1)?.at.getTime()).toBe(offline.lastSeenAt);
+				return;
+			}
 			await waitFor(() => seen.of('u1').some((e) => !e.isOnline), 'offline after the goodbye');
 		});
 	});

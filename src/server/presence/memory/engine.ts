@@ -202,6 +202,9 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		this.#stopped = true;
 		await this.#sweepTask.stop();
 		for (const id of [...this.#connections.keys()]) await this.disconnect(id);
+		// No other node will end these graces: this process was the only one. Everyone it held is
+		// gone with it, so they go offline now and their last_seen_at is written before exit.
+		for (const p of [...this.#graced]) this.#goOffline(p);
 		await this.#lastSeen.flush();
 	}
 
