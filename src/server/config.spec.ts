@@ -24,6 +24,24 @@ describe('configuration', () => {
 		expect(() => loadConfig({ PRESENCE_GRACE_MS: '-1' })).toThrow(ConfigError);
 	});
 
+	it('reads REDIS_CLUSTER_NODES as seed nodes, empty as unset, and names it when bad', () => {
+		expect(
+			loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b.internal:7001,[::1]:7002' })
+				.REDIS_CLUSTER_NODES
+		).toEqual([
+			{ host: '10.0.0.1', port: 7000 },
+			{ host: 'redis-b.internal', port: 7001 },
+			{ host: '::1', port: 7002 }
+		]);
+		expect(loadConfig({ REDIS_CLUSTER_NODES: '' }).REDIS_CLUSTER_NODES).toBeUndefined();
+		expect(loadConfig({}).REDIS_CLUSTER_NODES).toBeUndefined();
+		for (const bad of ['redis://10.0.0.1:7000', '10.0.0.1', '10.0.0.1:0', 'a:7000,b:99999', ',']) {
+			expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad }), bad).toThrow(
+				/REDIS_CLUSTER_NODES: expected/
+			);
+		}
+	});
+
 	it('refuses a heartbeat interval that is not below the timeout', () => {
 		expect(() =>
 			loadConfig({ PRESENCE_HEARTBEAT_INTERVAL_MS: '5000', PRESENCE_HEARTBEAT_TIMEOUT_MS: '4000' })

@@ -15,12 +15,51 @@ const flag = (fallback: boolean) =>
 		.default(fallback ? 'true' : 'false')
 		.transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** One `host:port` of a Redis Cluster seed list (`[v6]:port` for IPv6). */
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+export interface ClusterNode {
+	host: string;
+	port: number;
+}
+
+/** `REDIS_CLUSTER_NODES`: comma-separated `host:port` seed nodes (spaces around commas allowed). */
+const clusterNodes = z.string().transform((value, ctx): ClusterNode[] => {
+	const entries = value
+		.split(',')
+		.map((entry) => entry.trim())
+		.filter(Boolean);
+	const nodes: ClusterNode[] = [];
+	for (const entry of entries) {
+		const match = HOST_PORT.exec(entry);
+		const port = Number(match?.[2]);
+		if (!match || port < 1 || port > 65535) {
+			ctx.addIssue({
+				code: 'custom',
+				message: `expected comma-separated host:port seed nodes (e.g. 10.0.0.1:7000,10.0.0.2:7000), got "${entry}"`
+			});
+			return z.NEVER;
+		}
+		nodes.push({ host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port });
+	}
+	if (!nodes.length) {
+		ctx.addIssue({ code: 'custom', message: 'expected at least one host:port seed node' });
+		return z.NEVER;
+	}
+	return nodes;
+});
+
 const schema = z.object({
 	NODE_ENV: z.string().default('development'),
 	/** Postgres; unset -> localhost:5432 if it answers, else the embedded Postgres. */
 	DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
 	/** Redis; unset -> localhost:6379 if it answers, else the single-process presence backend. */
 	REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+	/**
+	 * Redis Cluster seed nodes (`host:port,host:port`); when set they win over REDIS_URL and
+	 * LOCAL_REDIS_URL, and every Redis client is an ioredis `Cluster`.
+	 */
+	REDIS_CLUSTER_NODES: clusterNodes.optional(),
 	/** Where to look for a Postgres when DATABASE_URL is unset (its database is created if missing). */
 	LOCAL_DATABASE_URL: z
 		.url({ protocol: /^postgres(ql)?$/ })

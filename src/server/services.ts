@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from './config';
 import { connectConfiguredDatabase } from './db/connect';
 import { createLastSeenStore } from './db/last-seen';
@@ -20,7 +19,13 @@ import {
 } from './limits/rate-limiter';
 import { Metrics } from './metrics';
 import { MemoryPreviewStore, RedisPreviewStore, type PreviewStore } from './previews/store';
-import { createRedisClient, probeRedis } from './redis/clients';
+import type { RedisClient } from './presence/redis/client';
+import {
+	createRedisClient,
+	createRedisClusterClient,
+	probeRedis,
+	type RedisClientOptions
+} from './redis/clients';
 
 /**
  * Everything a request needs, built once per process: the database, Redis, the presence engine.
@@ -36,8 +41,8 @@ export interface Services {
 	limiter: RateLimiter;
 	limits: Limits;
 	metrics: Metrics;
-	/** The command client, or null when the single-process backend is in use. */
-	redis: Redis | null;
+	/** The command client (one Redis or a Cluster), or null when the single-process backend is in use. */
+	redis: RedisClient | null;
 	/** Aborted when the node shuts down: every stream ends so its client reconnects to another node. */
 	shutdownSignal: AbortSignal;
 	/** Graceful stop: presence first (its connections get their grace), then Redis and Postgres. */
@@ -69,27 +74,26 @@ export async function startServices(config: Config, options: StartOptions = {}):
 
 	const lastSeen = createLastSeenStore(database.db);
 	const timings = timingsFrom(config);
-	const redisUrl =
-		config.REDIS_URL ??
-		((await probeRedis(config.LOCAL_REDIS_URL)) ? config.LOCAL_REDIS_URL : undefined);
+	const redisTarget = await redisTargetOf(config);
 
-	let redis: Redis | null = null;
-	let subscriber: Redis | null = null;
+	let redis: RedisClient | null = null;
+	let subscriber: RedisClient | null = null;
 	let presence: PresenceEngine;
 	let events: EventBus;
 	let previews: PreviewStore;
 	let limiter: RateLimiter;
-	if (redisUrl) {
-		redis = createRedisClient(redisUrl, {
-			commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-			name: 'presence-commands'
-		});
-		subscriber = createRedisClient(redisUrl, {
-			commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-			name: 'presence-bus',
-			subscriber: true
-		});
-		await Promise.all([redis.connect(), subscriber.connect()]);
+	if (redisTarget) {
+		const commandTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS;
+		redis = redisTarget.create({ commandTimeoutMs, name: 'presence-commands' });
+		subscriber = redisTarget.create({ commandTimeoutMs, name: 'presence-bus', subscriber: true });
+		try {
+			await Promise.all([redis.connect(), subscriber.connect()]);
+		} catch (error) {
+			// Both reconnect forever otherwise, in a process that failed to start.
+			redis.disconnect();
+			subscriber.disconnect();
+			throw error;
+		}
 		presence = new RedisPresenceEngine({
 			redis,
 			subscriber,
@@ -105,7 +109,7 @@ export async function startServices(config: Config, options: StartOptions = {}):
 		});
 		previews = new RedisPreviewStore(redis, config.REDIS_KEY_PREFIX);
 		limiter = new RedisRateLimiter(redis, config.REDIS_KEY_PREFIX);
-		logger.info(`[presence] redis backend at ${redisUrl}`);
+		logger.info(`[presence] redis backend at ${redisTarget.describe}`);
 	} else {
 		presence = new MemoryPresenceEngine({ timings, lastSeen, logger });
 		events = new MemoryEventBus();
@@ -138,6 +142,29 @@ export async function startServices(config: Config, options: StartOptions = {}):
 			await database.close();
 		}
 	};
+}
+
+interface RedisTarget {
+	describe: string;
+	create(options: RedisClientOptions): RedisClient;
+}
+
+/**
+ * Where Redis is: REDIS_CLUSTER_NODES (a Cluster) wins over REDIS_URL, then a Redis answering at
+ * LOCAL_REDIS_URL; null means the single-process backend.
+ */
+async function redisTargetOf(config: Config): Promise<RedisTarget | null> {
+	const nodes = config.REDIS_CLUSTER_NODES;
+	if (nodes) {
+		return {
+			describe: `cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(',')}`,
+			create: (options) => createRedisClusterClient(nodes, options)
+		};
+	}
+	const url =
+		config.REDIS_URL ??
+		((await probeRedis(config.LOCAL_REDIS_URL)) ? config.LOCAL_REDIS_URL : undefined);
+	return url ? { describe: url, create: (options) => createRedisClient(url, options) } : null;
 }
 
 const SERVICES = Symbol.for('presence.services');

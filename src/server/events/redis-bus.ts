@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { commandTimeoutOf, type RedisClient } from '../presence/redis/client';
 import { subscribeWithin } from '../redis/clients';
 import { ListenerSet } from './listeners';
@@ -35,9 +34,7 @@ export class RedisEventBus implements EventBus {
 		this.#listeners = new ListenerSet({
 			onFirst: async (ws) => {
 				// Redis away: the stream opens anyway; the subscription completes when Redis answers.
-				// subscribeWithin only calls subscribe(), which a Cluster has with the same signature.
-				const subscriber = this.#subscriber as Redis;
-				if (!(await subscribeWithin(subscriber, this.#channel(ws), this.#subscribeWaitMs))) {
+				if (!(await subscribeWithin(this.#subscriber, this.#channel(ws), this.#subscribeWaitMs))) {
 					console.warn(`[events] subscribe to workspace ${ws} not confirmed yet`);
 				}
 			},

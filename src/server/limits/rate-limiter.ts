@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../presence/redis/client';
 
 /**
  * Fixed-window rate limits (DESIGN section 6: heartbeats, page reports, previews, messages).
  * On Redis the count is shared by every node (one Lua script: INCR then PEXPIRE on the first
- * hit, atomically); without Redis it is per process. A Redis failure lets the call through:
- * a limiter must not take presence down with it.
+ * hit, atomically; one key, so one slot on a Redis Cluster); without Redis it is per process.
+ * A Redis failure lets the call through: a limiter must not take presence down with it.
  */
 
 export interface RateLimit {
@@ -23,13 +23,14 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`;
 
-type RedisWithTake = Redis & { rateTake(key: string, windowMs: number): Promise<number> };
+type RedisWithTake = RedisClient & { rateTake(key: string, windowMs: number): Promise<number> };
 
 export class RedisRateLimiter implements RateLimiter {
 	#redis: RedisWithTake;
 	#prefix: string;
 
-	constructor(redis: Redis, keyPrefix: string) {
+	/** One Redis or a Cluster: `defineCommand` scripts route by their one key's slot on both. */
+	constructor(redis: RedisClient, keyPrefix: string) {
 		redis.defineCommand('rateTake', { numberOfKeys: 1, lua: TAKE });
 		this.#redis = redis as RedisWithTake;
 		this.#prefix = keyPrefix;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../presence/redis/client';
 import type { PreviewType } from './image';
 
 /**
@@ -18,10 +18,11 @@ export interface PreviewStore {
 }
 
 export class RedisPreviewStore implements PreviewStore {
-	#redis: Redis;
+	#redis: RedisClient;
 	#prefix: string;
 
-	constructor(redis: Redis, keyPrefix: string) {
+	/** One Redis or a Cluster: every command touches one key (the workspace's hash tag). */
+	constructor(redis: RedisClient, keyPrefix: string) {
 		this.#redis = redis;
 		this.#prefix = keyPrefix;
 	}

@@ -1,8 +1,11 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { ClusterNode } from '../config';
+import type { RedisClient } from '../presence/redis/client';
 
 /**
- * ioredis clients for presence. Commands time out quickly and are not queued while Redis is
- * away: presence answers "offline" instead of hanging a request (DESIGN section 2).
+ * ioredis clients for presence, on one Redis or on a Redis Cluster. Commands time out quickly
+ * and are not retried while Redis is away: presence answers "offline" instead of hanging a
+ * request (DESIGN section 2).
  */
 
 export interface RedisClientOptions {
@@ -17,20 +20,68 @@ export interface RedisClientOptions {
 	subscriber?: boolean;
 }
 
-export function createRedisClient(url: string, options: RedisClientOptions): Redis {
-	const client = new Redis(url, {
+/** Reconnect forever, backing off to 2 s: nodes re-register their connections when Redis returns. */
+const reconnectDelay = (attempt: number) => Math.min(attempt * 100, 2000);
+
+/** What every connection gets, to one Redis or to each Cluster node (its `redisOptions`). */
+function connectionOptions(options: RedisClientOptions): RedisOptions {
+	return {
 		connectionName: options.name,
 		commandTimeout: options.subscriber ? undefined : options.commandTimeoutMs,
 		connectTimeout: Math.max(options.commandTimeoutMs, 2000),
-		maxRetriesPerRequest: options.subscriber ? null : 1,
-		enableOfflineQueue: true,
-		// Reconnect forever, backing off to 2 s: nodes re-register their connections when Redis returns.
-		retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-		lazyConnect: true
-	});
-	// ioredis emits 'error' on every failed reconnect; unhandled it would crash the process.
+		maxRetriesPerRequest: options.subscriber ? null : 1
+	};
+}
+
+/** ioredis emits 'error' on every failed reconnect; unhandled it would crash the process. */
+function quiet<T extends RedisClient>(client: T): T {
 	client.on('error', () => {});
 	return client;
+}
+
+export function createRedisClient(url: string, options: RedisClientOptions): Redis {
+	return quiet(
+		new Redis(url, {
+			...connectionOptions(options),
+			enableOfflineQueue: true,
+			retryStrategy: reconnectDelay,
+			lazyConnect: true
+		})
+	);
+}
+
+/**
+ * The Cluster variant of `createRedisClient`, with the same per-connection options. A Cluster
+ * reconnects as a whole (`clusterRetryStrategy`); its node connections do not retry on their own
+ * (ioredis refreshes the slots instead). Its subscriber is a connection of its own to one node,
+ * re-subscribing every channel when it moves.
+ */
+export function createRedisClusterClient(
+	nodes: ClusterNode[],
+	options: RedisClientOptions
+): Cluster {
+	return quiet(
+		new Cluster(nodes, {
+			redisOptions: connectionOptions(options),
+			enableOfflineQueue: true,
+			clusterRetryStrategy: reconnectDelay,
+			lazyConnect: true
+		})
+	);
+}
+
+/** `promise`, or `fallback` once `ms` have passed (a timer that never keeps the process up). */
+async function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	const timedOut = new Promise<T>((resolve) => {
+		timer = setTimeout(() => resolve(fallback), ms);
+		timer.unref();
+	});
+	try {
+		return await Promise.race([promise, timedOut]);
+	} finally {
+		clearTimeout(timer);
+	}
 }
 
 /**
@@ -38,40 +89,44 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
  * open while Redis is away) and the subscription completes in the background when Redis answers.
  */
 export async function subscribeWithin(
-	subscriber: Redis,
+	subscriber: RedisClient,
 	channel: string,
 	ms: number
 ): Promise<boolean> {
-	let timer: NodeJS.Timeout | undefined;
 	const subscribed = subscriber.subscribe(channel).then(
 		() => true,
 		() => false
 	);
-	const timedOut = new Promise<boolean>((resolve) => {
-		timer = setTimeout(() => resolve(false), ms);
-		timer.unref();
-	});
-	try {
-		return await Promise.race([subscribed, timedOut]);
-	} finally {
-		clearTimeout(timer);
-	}
+	return within(subscribed, ms, false);
+}
+
+/**
+ * True when `client` answers PING within `timeoutMs`. Bounded here because a Cluster that is
+ * reconnecting queues commands with no timeout of its own.
+ */
+export async function pingRedis(client: RedisClient, timeoutMs: number): Promise<boolean> {
+	const answered = client.ping().then(
+		(reply) => reply === 'PONG',
+		() => false
+	);
+	return within(answered, timeoutMs, false);
 }
 
 /** True when a Redis answers PING at `url` within `timeoutMs`. */
 export async function probeRedis(url: string, timeoutMs = 1000): Promise<boolean> {
-	const client = new Redis(url, {
-		lazyConnect: true,
-		connectTimeout: timeoutMs,
-		commandTimeout: timeoutMs,
-		maxRetriesPerRequest: 0,
-		retryStrategy: () => null,
-		enableOfflineQueue: false
-	});
-	client.on('error', () => {});
+	const client = quiet(
+		new Redis(url, {
+			lazyConnect: true,
+			connectTimeout: timeoutMs,
+			commandTimeout: timeoutMs,
+			maxRetriesPerRequest: 0,
+			retryStrategy: () => null,
+			enableOfflineQueue: false
+		})
+	);
 	try {
 		await client.connect();
-		return (await client.ping()) === 'PONG';
+		return await pingRedis(client, timeoutMs);
 	} catch {
 		return false;
 	} finally {

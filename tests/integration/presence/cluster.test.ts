@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, type Command } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { RedisPresenceEngine, type PresenceTimings } from '../../../src/server/presence';
 import { silentLogger } from '../../../src/server/presence/shared/logger';
 import { RedisEventBus } from '../../../src/server/events/redis-bus';
 import type { WorkspaceEvent } from '../../../src/server/events/types';
 import { startRedisCluster, type RedisClusterHandle } from '../../support/redis-server';
 import { testKeyPrefix } from '../../support/redis';
-import { CONTRACT_TIMINGS, describeContract } from './contract';
+import { CONTRACT_TIMINGS, describeContract, redisEngineUnderTest } from './contract';
 import {
 	assertVersionsIncrease,
 	COMMAND_TIMEOUT_MS,
@@ -59,50 +59,21 @@ function close(client: Cluster) {
 	if (i >= 0) clients.splice(i, 1);
 }
 
-/** Sent by the sweeper and lease timers, which may tick during a counted call. */
-const BACKGROUND = new Set(['evalsha', 'eval', 'smembers', 'exists', 'set', 'sadd', 'srem']);
-
 const contractPrefix = testKeyPrefix();
 
 describeContract('redis cluster', async (timings) => {
 	const redis = await clusterClient();
 	const subscriber = await clusterClient();
-	const lastSeen = new RecordingStore();
-	const engine = new RedisPresenceEngine({
+	return redisEngineUnderTest({
 		redis,
 		subscriber,
 		keyPrefix: contractPrefix,
 		timings,
-		lastSeen,
-		logger: silentLogger
-	});
-	await engine.start();
-	return {
-		engine,
-		lastSeen,
-		async countCommands(run) {
-			// Every command of a Cluster client goes through Cluster#sendCommand before it is
-			// routed to a shard: count them there.
-			const commands: string[] = [];
-			const original = redis.sendCommand.bind(redis);
-			const spy = (command: Command, ...rest: unknown[]) => {
-				commands.push(command.name);
-				return (original as (...args: unknown[]) => unknown)(command, ...rest);
-			};
-			(redis as unknown as { sendCommand: typeof spy }).sendCommand = spy;
-			try {
-				const result = await run();
-				return { result, commands: commands.filter((c) => !BACKGROUND.has(c)) };
-			} finally {
-				(redis as unknown as { sendCommand: typeof original }).sendCommand = original;
-			}
-		},
-		async close() {
-			await engine.stop();
+		close: () => {
 			close(redis);
 			close(subscriber);
 		}
-	};
+	});
 });
 
 describe('redis cluster: two nodes', () => {

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PresenceEngine, PresenceTimings } from '../../../src/server/presence';
+import type { Command } from 'ioredis';
+import {
+	RedisPresenceEngine,
+	type PresenceEngine,
+	type PresenceTimings
+} from '../../../src/server/presence';
+import type { RedisClient } from '../../../src/server/presence/redis/client';
+import { silentLogger } from '../../../src/server/presence/shared/logger';
 import {
 	assertVersionsIncrease,
 	listen,
@@ -26,6 +33,65 @@ export interface EngineUnderTest {
 }
 
 export type MakeEngine = (timings: PresenceTimings) => Promise<EngineUnderTest>;
+
+/** Sent by the sweeper and lease timers, which may tick during a counted call. */
+const BACKGROUND_COMMANDS = new Set([
+	'evalsha',
+	'eval',
+	'smembers',
+	'exists',
+	'set',
+	'sadd',
+	'srem'
+]);
+
+/**
+ * A started Redis engine on these clients (single node or Cluster), as the suite wants it:
+ * every command of a client goes through its `sendCommand` (a Cluster's before it is routed to
+ * a shard), so that is where round trips are counted.
+ */
+export async function redisEngineUnderTest(options: {
+	redis: RedisClient;
+	subscriber: RedisClient;
+	keyPrefix: string;
+	timings: PresenceTimings;
+	close: () => void;
+}): Promise<EngineUnderTest> {
+	const { redis, subscriber, keyPrefix, timings } = options;
+	const lastSeen = new RecordingStore();
+	const engine = new RedisPresenceEngine({
+		redis,
+		subscriber,
+		keyPrefix,
+		timings,
+		lastSeen,
+		logger: silentLogger
+	});
+	await engine.start();
+	return {
+		engine,
+		lastSeen,
+		async countCommands(run) {
+			const commands: string[] = [];
+			const original = redis.sendCommand.bind(redis);
+			const spy = (command: Command, ...rest: unknown[]) => {
+				commands.push(command.name);
+				return (original as (...args: unknown[]) => unknown)(command, ...rest);
+			};
+			(redis as unknown as { sendCommand: typeof spy }).sendCommand = spy;
+			try {
+				const result = await run();
+				return { result, commands: commands.filter((c) => !BACKGROUND_COMMANDS.has(c)) };
+			} finally {
+				(redis as unknown as { sendCommand: typeof original }).sendCommand = original;
+			}
+		},
+		async close() {
+			await engine.stop();
+			options.close();
+		}
+	};
+}
 
 /** Heartbeat timeout long enough that no test needs to heartbeat unless it is about heartbeats. */
 export const CONTRACT_TIMINGS: PresenceTimings = {
