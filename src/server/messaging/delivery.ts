@@ -1,6 +1,7 @@
 import type { ChatMessage } from '../../lib/events';
 import { participantsOf } from '../db/conversations';
 import { insertMessage, markRead, unreadCount } from '../db/messages';
+import { publishEvent } from '../events/publish';
 import type { Services } from '../services';
 import type { Identity } from '../trpc';
 
@@ -39,7 +40,7 @@ export async function sendMessage(
 		return state?.isOnline && state.focusConversationId === conversationId;
 	});
 
-	await publish(services, sender.workspaceId, {
+	await publishEvent(services, sender.workspaceId, {
 		type: 'message',
 		conversationId,
 		recipients: everyone,
@@ -48,7 +49,7 @@ export async function sendMessage(
 	if (readers.length) {
 		await markRead(db, conversationId, readers, row.created_at);
 		for (const readerId of readers) {
-			await publish(services, sender.workspaceId, {
+			await publishEvent(services, sender.workspaceId, {
 				type: 'read',
 				conversationId,
 				recipients: everyone,
@@ -69,7 +70,7 @@ export async function markConversationRead(
 	const at = new Date();
 	await markRead(services.db, conversationId, [reader.userId], at);
 	const participants = await participantsOf(services.db, conversationId);
-	await publish(services, reader.workspaceId, {
+	await publishEvent(services, reader.workspaceId, {
 		type: 'read',
 		conversationId,
 		recipients: participants.map((p) => p.id),
@@ -87,19 +88,4 @@ export async function markReadOnFocus(
 ) {
 	if ((await unreadCount(services.db, conversationId, reader.userId)) === 0) return;
 	await markConversationRead(services, reader, conversationId);
-}
-
-/** A bus failure never fails the write that caused it: the message is stored, streams resync. */
-async function publish(
-	services: Services,
-	workspaceId: string,
-	event: Parameters<Services['events']['publish']>[1]
-) {
-	try {
-		await services.events.publish(workspaceId, event);
-		services.metrics.eventsPublished++;
-	} catch (error) {
-		services.metrics.redisErrors++;
-		console.warn('[messaging] publish failed:', (error as Error).message);
-	}
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { audienceOf, conversationIdsOf } from '../db/conversations';
 import { findUser } from '../db/people';
 import { markReadOnFocus } from '../messaging/delivery';
+import { publishEvent } from '../events/publish';
 import { parsePreview } from '../previews/image';
 import { presenceStream } from '../streams/presence-stream';
 import { agentProcedure, personProcedure, router } from '../trpc';
@@ -80,14 +81,12 @@ export const presenceRouter = router({
 				services.config.PRESENCE_HEARTBEAT_TIMEOUT_MS
 			);
 			const audience = await audienceOf(services.db, identity);
-			await services.events
-				.publish(identity.workspaceId, {
-					type: 'preview',
-					recipients: audience.filter((p) => p.kind === 'agent').map((p) => p.id),
-					userId: identity.userId,
-					at: new Date(at).toISOString()
-				})
-				.catch(() => {});
+			await publishEvent(services, identity.workspaceId, {
+				type: 'preview',
+				recipients: audience.filter((p) => p.kind === 'agent').map((p) => p.id),
+				userId: identity.userId,
+				at: new Date(at).toISOString()
+			});
 			return { ok: true as const };
 		}),
 

@@ -8,6 +8,7 @@ import {
 	latestConversationOf
 } from '../db/people';
 import { publicProcedure, router } from '../trpc';
+import { publishEvent } from '../events/publish';
 import { rateLimit } from './guards';
 
 export const widgetRouter = router({
@@ -56,14 +57,12 @@ export const widgetRouter = router({
 			const displayName = `Visitor ${Math.floor(1000 + Math.random() * 9000)}`;
 			const created = await createVisitorWithConversation(db, workspace.id, displayName);
 			// Agents' open streams learn of the new conversation (and so of this visitor's presence).
-			await ctx.services.events
-				.publish(workspace.id, {
-					type: 'conversation',
-					conversationId: created.conversationId,
-					recipients: created.participantIds,
-					visitorId: created.visitorId
-				})
-				.catch(() => {});
+			await publishEvent(ctx.services, workspace.id, {
+				type: 'conversation',
+				conversationId: created.conversationId,
+				recipients: created.participantIds,
+				visitorId: created.visitorId
+			});
 			return {
 				visitorToken: issueToken(
 					{ kind: 'visitor', sub: created.visitorId, ws: workspace.id },

@@ -1,0 +1,20 @@
+import type { Services } from '../services';
+import type { WorkspaceEvent } from './types';
+
+/**
+ * Publishes a workspace event for the write that caused it. A bus failure never fails that
+ * write (the message or preview is stored; streams resync on reconnect): it is counted and logged.
+ */
+export async function publishEvent(
+	services: Pick<Services, 'events' | 'metrics'>,
+	workspaceId: string,
+	event: WorkspaceEvent
+): Promise<void> {
+	try {
+		await services.events.publish(workspaceId, event);
+		services.metrics.eventsPublished++;
+	} catch (error) {
+		services.metrics.redisErrors++;
+		console.warn(`[events] publishing ${event.type} failed:`, (error as Error).message);
+	}
+}
