@@ -12,9 +12,9 @@ export async function publishEvent(
 ): Promise<void> {
 	try {
 		await services.events.publish(workspaceId, event);
-		services.metrics.eventsPublished++;
+		services.metrics.eventPublished();
 	} catch (error) {
-		services.metrics.redisErrors++;
+		services.metrics.redisError(`publish ${event.type}`);
 		console.warn(`[events] publishing ${event.type} failed:`, (error as Error).message);
 	}
 }
