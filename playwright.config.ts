@@ -1,7 +1,7 @@
 import { defineConfig } from '@playwright/test';
 
 /**
- * End-to-end tests against the built app (`node build`) in Debian's Chromium: no browser
+ * End-to-end tests against the built app (`node scripts/serve.js`) in Debian's Chromium: no browser
  * download is possible here, so the system binary is used.
  */
 const port = Number(process.env.E2E_PORT ?? 4173);

@@ -14,4 +14,4 @@ npm run build --silent
 export SEED_DEMO="${SEED_DEMO:-true}"
 export PORT="${PORT:-3000}"
 echo "==> serving on http://localhost:${PORT} (inbox: /inbox, demo shop: /demo)"
-exec node build
+exec node scripts/serve.js

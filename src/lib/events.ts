@@ -48,6 +48,11 @@ export type StreamEvent =
 			/** Send `presence.heartbeat` this often (the server's PRESENCE_HEARTBEAT_INTERVAL_MS). */
 			heartbeatIntervalMs: number;
 	  }
+	/**
+	 * Instead of `ready`, when the client came back with a last event id the server could resume
+	 * from: the events it missed follow, and the store it holds stays valid. The connection is new.
+	 */
+	| { type: 'resumed'; connectionId: string; heartbeatIntervalMs: number }
 	| ({ type: 'presence' } & PresenceUpdate)
 	| { type: 'message'; conversationId: string; message: ChatMessage }
 	| { type: 'read'; conversationId: string; readerId: string; at: string }

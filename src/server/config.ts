@@ -83,6 +83,15 @@ const schema = z.object({
 	PRESENCE_SWEEP_INTERVAL_MS: ms(1000, 10),
 	/** Events a stream may have queued before it is closed (the client resyncs). */
 	STREAM_QUEUE_LIMIT: z.coerce.number().int().min(1).default(1000),
+	/** Unsent bytes a stream's socket may hold before the hub closes it (the client resyncs). */
+	STREAM_BUFFER_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+	/** Open presence streams per person, and per client address, on one node. */
+	STREAM_LIMIT_PER_PERSON: z.coerce.number().int().min(1).default(20),
+	STREAM_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(1000),
+	/** Events the hub keeps to replay to a client that reconnects with its last event id. */
+	STREAM_REPLAY_EVENTS: z.coerce.number().int().min(0).default(2000),
+	/** Serve presence streams through the node's stream hub (`npm run serve`); false = tRPC's own. */
+	STREAM_HUB: flag(true),
 	/** Where the embedded Postgres keeps its data, and its port. */
 	EMBEDDED_PG_DIR: z.string().default('.data/postgres'),
 	EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),

@@ -18,6 +18,7 @@ import {
 	type RateLimiter
 } from './limits/rate-limiter';
 import { Metrics } from './metrics';
+import { StreamCaps } from './streams/caps';
 import { MemoryPreviewStore, RedisPreviewStore, type PreviewStore } from './previews/store';
 import type { RedisClient } from './presence/redis/client';
 import {
@@ -41,6 +42,8 @@ export interface Services {
 	limiter: RateLimiter;
 	limits: Limits;
 	metrics: Metrics;
+	/** Open streams per person and per client address on this node. */
+	streamCaps: StreamCaps;
 	/** The command client (one Redis or a Cluster), or null when the single-process backend is in use. */
 	redis: RedisClient | null;
 	/** Aborted when the node shuts down: every stream ends so its client reconnects to another node. */
@@ -131,6 +134,10 @@ export async function startServices(config: Config, options: StartOptions = {}):
 		limiter,
 		limits: limitsFor(config.PRESENCE_HEARTBEAT_INTERVAL_MS),
 		metrics: new Metrics(),
+		streamCaps: new StreamCaps({
+			perPerson: config.STREAM_LIMIT_PER_PERSON,
+			perAddress: config.STREAM_LIMIT_PER_ADDRESS
+		}),
 		redis,
 		shutdownSignal: shutdown.signal,
 		async close() {

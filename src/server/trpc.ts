@@ -60,7 +60,15 @@ export const visitorProcedure = t.procedure.use(({ ctx, next }) => {
  * by itself: an agent trying the widget in the same browser is a visitor there, so the token wins.
  */
 export const personProcedure = t.procedure.use(({ ctx, next }) => {
-	const identity = visitorOf(ctx) ?? agentOf(ctx);
-	if (!identity) throw UNAUTHORIZED('agent session or visitor token');
+	const identity = personOf(ctx);
+	if (!identity) throw NO_PERSON();
 	return next({ ctx: { identity } });
 });
+
+/** Who a person-level call comes from (the stream hub authenticates its opens with it too). */
+export function personOf(ctx: Context): Identity | null {
+	return visitorOf(ctx) ?? agentOf(ctx);
+}
+
+/** What `personProcedure` refuses a call without identity with. */
+export const NO_PERSON = () => UNAUTHORIZED('agent session or visitor token');

@@ -1,5 +1,5 @@
 // The app under test for Playwright: a fresh Postgres database, its own Redis key prefix, the
-// demo seed and short presence timings, then the adapter-node build (`npm run build` first).
+// demo seed and short presence timings, then the production entry (scripts/serve.js on the build; `npm run build` first).
 // Playwright stops this process with SIGKILL: a detached watchdog (cleanup.mjs) drops the
 // database and the Redis keys once this process is gone, and databases that earlier runs left
 // behind are dropped at start (those older than an hour: a run in progress elsewhere keeps its own).
@@ -89,4 +89,4 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 console.log(`[e2e] database ${database}; serving the build on http://127.0.0.1:${port}`);
-await import('../../build/index.js');
+await import('../../scripts/serve.js');

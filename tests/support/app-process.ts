@@ -4,12 +4,13 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 
 /**
- * A real app node: the built server (`node build`) in its own process, so multi-node tests
+ * A real app node: the production entry (`node scripts/serve.js`: the stream hub in front of the build) in its own process, so multi-node tests
  * exercise the same bundle users run, over real HTTP and SSE.
  */
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const ENTRY = path.join(ROOT, 'build/index.js');
+const ENTRY = path.join(ROOT, 'scripts/serve.js');
+const BUILD = path.join(ROOT, 'build/handler.js');
 
 export async function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
@@ -35,9 +36,9 @@ export interface AppNode {
 }
 
 export async function startAppNode(env: Record<string, string>): Promise<AppNode> {
-	if (!existsSync(ENTRY)) {
+	if (!existsSync(BUILD)) {
 		throw new Error(
-			'build/index.js is missing: run `npm run build` before the HTTP tests (npm test does).'
+			'build/handler.js is missing: run `npm run build` before the HTTP tests (npm test does).'
 		);
 	}
 	const port = await freePort();

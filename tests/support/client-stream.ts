@@ -9,14 +9,20 @@ export interface ClientStream {
 	reader: StreamReader;
 	/** Resolves with the `ready` event. */
 	ready: ReturnType<StreamReader['ready']>;
-	/** True once the server ended the stream (or it failed). */
+	/** True once the stream completed or failed for good (the client gave up on it). */
 	ended(): boolean;
+	/**
+	 * True once the stream stopped delivering: ended, or the server closed it without `return`
+	 * (node shutdown, overflow, expiry) and the link is reconnecting by itself.
+	 */
+	lost(): boolean;
 	unsubscribe(): void;
 }
 
 export function openClientStream(client: PresenceClient): ClientStream {
 	const reader = new StreamReader();
 	let ended = false;
+	let reconnecting = false;
 	let timer: ReturnType<typeof setInterval> | undefined;
 	const stop = () => {
 		ended = true;
@@ -25,7 +31,10 @@ export function openClientStream(client: PresenceClient): ClientStream {
 	const sub = client.presence.connect.subscribe(undefined, {
 		onData: (value) => reader.push(value),
 		onComplete: stop,
-		onError: stop
+		onError: stop,
+		onConnectionStateChange: (state) => {
+			if (state.state === 'connecting' && state.error) reconnecting = true;
+		}
 	});
 	const ready = reader.ready();
 	void ready.then(
@@ -40,6 +49,7 @@ export function openClientStream(client: PresenceClient): ClientStream {
 		reader,
 		ready,
 		ended: () => ended,
+		lost: () => ended || reconnecting,
 		unsubscribe() {
 			clearInterval(timer);
 			sub.unsubscribe();

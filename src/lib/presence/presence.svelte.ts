@@ -246,8 +246,10 @@ export class PresenceConnection {
 	#dispatch(event: StreamEvent) {
 		switch (event.type) {
 			case 'ready':
+			case 'resumed':
 				this.#backoff = this.#options.backoffMs ?? 500;
-				this.store.applySnapshot(event.snapshot);
+				// Resumed: the missed events follow, so the store stays as it is.
+				if (event.type === 'ready') this.store.applySnapshot(event.snapshot);
 				this.#connectionId = event.connectionId;
 				this.#connected = true;
 				this.#error = null;

@@ -117,3 +117,39 @@ export async function conversationsOf(db: Kysely<Database>, userId: string, limi
 		.limit(limit)
 		.execute();
 }
+
+/**
+ * A stream's scope in ONE query (opening a stream is a hot path): everyone the viewer may see
+ * (as `audienceOf`) with their stored `last_seen_at`, and the ids of the viewer's conversations.
+ */
+export async function viewerScopeOf(
+	db: Kysely<Database>,
+	viewer: { kind: 'agent' | 'visitor'; userId: string; workspaceId: string }
+): Promise<{ audience: { id: string; last_seen_at: Date | null }[]; conversationIds: string[] }> {
+	const agentsToo = viewer.kind === 'agent';
+	const { rows } = await sql<{
+		id: string | null;
+		last_seen_at: Date | null;
+		conversation_id: string | null;
+	}>`
+		with mine as (
+			select conversation_id from conversation_participants where user_id = ${viewer.userId}
+		)
+		select null::uuid as id, null::timestamptz as last_seen_at, conversation_id from mine
+		union all
+		select u.id, u.last_seen_at, null::uuid from users u
+		where u.workspace_id = ${viewer.workspaceId}
+			and ((${agentsToo}::boolean and u.kind = 'agent')
+				or u.id in (
+					select p.user_id from conversation_participants p
+					where p.conversation_id in (select conversation_id from mine)
+				))
+	`.execute(db);
+	const audience: { id: string; last_seen_at: Date | null }[] = [];
+	const conversationIds: string[] = [];
+	for (const row of rows) {
+		if (row.conversation_id !== null) conversationIds.push(row.conversation_id);
+		else if (row.id !== null) audience.push({ id: row.id, last_seen_at: row.last_seen_at });
+	}
+	return { audience, conversationIds };
+}

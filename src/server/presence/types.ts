@@ -98,6 +98,13 @@ export interface PresenceEngine {
 	watchExpiry(connectionId: string, onExpired: () => void, signal: AbortSignal): void;
 
 	/**
+	 * Node-wide: `onExpired(connectionId)` for every connection the engine declares dead, of the
+	 * workspaces this node `listen`s to, until `signal` aborts (the stream hub: one watcher for all
+	 * its streams instead of one per stream).
+	 */
+	watchExpiries(onExpired: (connectionId: string) => void, signal: AbortSignal): void;
+
+	/**
 	 * Figures for /metrics: `local_connections` (streams open on this node), `local_people`
 	 * (distinct people behind them), `sweep_lag_ms` (how overdue the oldest deadline is; about 0
 	 * while sweeps keep up) and `errors_total` (failed backend calls since start).

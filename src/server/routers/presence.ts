@@ -6,6 +6,7 @@ import { markReadOnFocus } from '../messaging/delivery';
 import { publishEvent } from '../events/publish';
 import { parsePreview } from '../previews/image';
 import { presenceStream } from '../streams/presence-stream';
+import { connectInput } from '../streams/viewer-scope';
 import { agentProcedure, personProcedure, router } from '../trpc';
 import { rateLimit, requireOwnConnection, requireParticipant } from './guards';
 import { presenceFor } from './presence-fields';
@@ -19,8 +20,8 @@ export const presenceRouter = router({
 	 * `lastEventId`) starts over from a fresh snapshot: events are not replayed.
 	 */
 	connect: personProcedure
-		.input(z.object({ lastEventId: z.string().max(300).nullish() }).optional())
-		.subscription(({ ctx, signal }) => presenceStream(ctx.services, ctx.identity, signal)),
+		.input(connectInput)
+		.subscription(({ ctx, signal }) => presenceStream(ctx.services, ctx.identity, signal, ctx.clientKey)),
 
 	heartbeat: personProcedure.input(z.object({ connectionId })).mutation(async ({ ctx, input }) => {
 		await rateLimit(ctx, 'heartbeat', input.connectionId);

@@ -1,100 +1,99 @@
-import { tracked } from '@trpc/server';
-import type { StreamEvent } from '../../lib/events';
-import { audienceOf, conversationIdsOf } from '../db/conversations';
-import type { WorkspaceEvent } from '../events/types';
-import type { PresenceChange } from '../presence/types';
+import { tracked, TRPCError } from '@trpc/server';
 import type { Services } from '../services';
 import type { Identity } from '../trpc';
-import { offlineState } from '../presence';
-import { updateFor } from '../viewer';
+import { STREAM_CAP_MESSAGE } from './caps';
 import { BoundedQueue } from './queue';
-
-type Incoming =
-	{ kind: 'presence'; change: PresenceChange } | { kind: 'event'; event: WorkspaceEvent };
+import { itemForViewer, openConnection, type StreamItem } from './viewer-scope';
 
 /**
- * One client's presence stream (`presence.connect`, DESIGN section 3). In this order:
- * listen (buffering), register the connection, read the snapshot, send `ready`, then deltas.
- * Listening first means no change can fall between snapshot and deltas; a buffered change whose
- * version the snapshot already holds is dropped. Ends when the client goes, the node shuts down,
- * the engine declares the connection dead, or the client falls `STREAM_QUEUE_LIMIT` behind.
+ * One client's presence stream as a tRPC subscription (`presence.connect` in the router): what
+ * the caller, the integration tests and `vite dev` use. In production the node's stream hub
+ * (`hub.ts`) serves the same path with the same events (both decide them in `viewer-scope.ts`).
+ *
+ * In this order: listen (buffering), open the connection (register, scope, snapshot), `ready`,
+ * then deltas. Listening first means no change falls between snapshot and deltas; a buffered
+ * change whose version the snapshot already holds is dropped. Ends when the client goes, the
+ * node shuts down, the engine declares the connection dead, or the client falls
+ * `STREAM_QUEUE_LIMIT` behind. A reconnect always starts from a fresh snapshot here.
  */
 export async function* presenceStream(
 	services: Services,
 	identity: Identity,
-	signal: AbortSignal | undefined
+	signal: AbortSignal | undefined,
+	clientAddress: string
 ) {
-	const { presence, events, db, config } = services;
+	const { presence, events, config, metrics } = services;
+	const release = services.streamCaps.acquire(
+		`${identity.workspaceId}:${identity.userId}`,
+		clientAddress
+	);
+	if (!release) {
+		metrics.streamRefused('cap');
+		throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: STREAM_CAP_MESSAGE });
+	}
 	const closed = new AbortController();
 	const stop = AbortSignal.any([
 		closed.signal,
 		services.shutdownSignal,
 		...(signal ? [signal] : [])
 	]);
-	const { metrics } = services;
-	const queue = new BoundedQueue<Incoming>(config.STREAM_QUEUE_LIMIT, stop, () => {
-		metrics.streamsOverflowed++;
+	let reason: 'client' | 'overflow' | 'expired' | 'shutdown' = 'client';
+	let counted = false;
+	// Counted when it ends, not when its generator is next resumed (a stuck client never resumes it).
+	const ended = (why: typeof reason) => {
+		if (counted) return;
+		counted = true;
+		metrics.streamClosed(why);
+	};
+	const queue = new BoundedQueue<StreamItem>(config.STREAM_QUEUE_LIMIT, stop, () => {
+		reason = 'overflow';
+		ended(reason);
 		closed.abort();
 	});
-	metrics.streamsOpen++;
+	metrics.streamOpened();
 
 	let connectionId: string | null = null;
 	try {
-		// Until the viewer's audience is known everything is kept; from then on only what concerns
+		// Until the viewer's scope is known everything is kept; from then on only what concerns
 		// them, so a busy workspace does not fill the queues of streams it has nothing for.
-		let concerns: (item: Incoming) => boolean = () => true;
-		const offer = (item: Incoming) => {
+		let concerns: (item: StreamItem) => boolean = () => true;
+		const offer = (item: StreamItem) => {
 			if (concerns(item)) queue.push(item);
 		};
 		await Promise.all([
 			presence.listen(identity.workspaceId, (change) => offer({ kind: 'presence', change }), stop),
 			events.listen(identity.workspaceId, (event) => offer({ kind: 'event', event }), stop)
 		]);
-		const [audience, conversationIds] = await Promise.all([
-			audienceOf(db, identity),
-			conversationIdsOf(db, identity.userId)
-		]);
-		const mine = new Set(conversationIds);
-		const visible = new Set(audience.map((person) => person.id));
-		const storedLastSeen = new Map(audience.map((person) => [person.id, person.last_seen_at]));
+		const opened = await openConnection(services, identity);
+		({ connectionId } = opened);
+		const { scope } = opened;
 		concerns = (item) =>
-			item.kind === 'presence'
-				? visible.has(item.change.userId)
-				: item.event.recipients.includes(identity.userId);
-
-		({ connectionId } = await presence.connect({
-			workspaceId: identity.workspaceId,
-			userId: identity.userId
-		}));
-		presence.watchExpiry(connectionId, () => closed.abort(), stop);
-
-		const states = await presence.read(identity.workspaceId, [...visible]);
-		const held = new Map<string, number>();
-		const snapshot = [...visible].map((userId) => {
-			const state = states.get(userId);
-			held.set(userId, state?.version ?? 0);
-			return updateFor(state ?? offlineState(userId), mine, storedLastSeen.get(userId) ?? null);
-		});
-		let seq = 0;
-		const id = () => `${connectionId}:${seq++}`;
-		const ready: StreamEvent = {
-			type: 'ready',
+			item.kind === 'presence' ? scope.sees(item.change.userId) : scope.receives(item.event);
+		presence.watchExpiry(
 			connectionId,
-			snapshot,
-			heartbeatIntervalMs: config.PRESENCE_HEARTBEAT_INTERVAL_MS
-		};
-		yield tracked(id(), ready);
+			() => {
+				reason = 'expired';
+				closed.abort();
+			},
+			stop
+		);
+
+		let seq = 0;
+		const id = () => `${opened.connectionId}:${seq++}`;
+		yield tracked(id(), opened.ready);
 
 		for (;;) {
 			const item = await queue.next();
 			if (item === null) break;
-			const out = toStreamEvent(item, identity, mine, visible, held, storedLastSeen);
+			const out = itemForViewer(opened.scope, item, opened.storedLastSeen, opened.held);
 			if (!out) continue;
-			metrics.eventsDelivered++;
+			metrics.eventWritten(out.type, 1);
 			yield tracked(id(), out);
 		}
 	} finally {
-		metrics.streamsOpen--;
+		if (services.shutdownSignal.aborted && reason === 'client') reason = 'shutdown';
+		ended(reason);
+		release();
 		closed.abort();
 		queue.clear();
 		if (connectionId) {
@@ -102,51 +101,5 @@ export async function* presenceStream(
 				console.warn('[stream] disconnect failed (the sweep will expire it):', error);
 			});
 		}
-	}
-}
-
-/** Filters one incoming item for this viewer (DESIGN section 6) and shapes it for the wire. */
-function toStreamEvent(
-	item: Incoming,
-	identity: Identity,
-	mine: Set<string>,
-	visible: Set<string>,
-	held: Map<string, number>,
-	storedLastSeen: Map<string, Date | null>
-): StreamEvent | null {
-	if (item.kind === 'presence') {
-		const { change } = item;
-		if (!visible.has(change.userId)) return null;
-		// Out-of-order or already in the snapshot: the viewer holds something as new.
-		if (change.version <= (held.get(change.userId) ?? 0)) return null;
-		held.set(change.userId, change.version);
-		return {
-			type: 'presence',
-			...updateFor(change, mine, storedLastSeen.get(change.userId) ?? null)
-		};
-	}
-	const { event } = item;
-	if (!event.recipients.includes(identity.userId)) return null;
-	switch (event.type) {
-		case 'conversation':
-			// A new visitor's conversation: from now on their presence and focus concern this viewer.
-			mine.add(event.conversationId);
-			for (const userId of event.recipients) visible.add(userId);
-			return {
-				type: 'conversation',
-				conversationId: event.conversationId,
-				visitorId: event.visitorId
-			};
-		case 'message':
-			return { type: 'message', conversationId: event.conversationId, message: event.message };
-		case 'read':
-			return {
-				type: 'read',
-				conversationId: event.conversationId,
-				readerId: event.readerId,
-				at: event.at
-			};
-		case 'preview':
-			return { type: 'preview', userId: event.userId, at: event.at };
 	}
 }

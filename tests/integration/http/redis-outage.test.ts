@@ -82,8 +82,8 @@ describe('Redis outage under a running node', () => {
 			isOnline: false
 		});
 		await new Promise((r) => setTimeout(r, 1500));
-		expect(agentStream.ended()).toBe(false);
-		expect(visitorStream.ended()).toBe(false);
+		expect(agentStream.lost()).toBe(false);
+		expect(visitorStream.lost()).toBe(false);
 
 		await redis.restart();
 		// The node re-registers its live connections: the visitor is online again, in reads
@@ -98,7 +98,7 @@ describe('Redis outage under a running node', () => {
 		);
 		expect(back.status).toBe('active');
 		expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
-		expect(agentStream.ended()).toBe(false);
+		expect(agentStream.lost()).toBe(false);
 		// The tab opened during the outage converges too: its channel subscription completed.
 		await lateTab.reader.presenceOf(visitor.id, (e) => e.isOnline);
 		lateTab.unsubscribe();

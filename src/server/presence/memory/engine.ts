@@ -192,6 +192,10 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		if (ws !== null) this.#fanout.watch(ws, connectionId, onExpired, signal);
 	}
 
+	watchExpiries(onExpired: (connectionId: string) => void, signal: AbortSignal): void {
+		this.#fanout.watchAll(onExpired, signal);
+	}
+
 	async start(): Promise<void> {
 		this.#stopped = false;
 		this.#sweepTask.start();

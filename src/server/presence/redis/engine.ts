@@ -324,6 +324,10 @@ export class RedisPresenceEngine implements PresenceEngine {
 		this.#fanout.watch(ws, connectionId, onExpired, signal);
 	}
 
+	watchExpiries(onExpired: (connectionId: string) => void, signal: AbortSignal): void {
+		this.#fanout.watchAll(onExpired, signal);
+	}
+
 	async #subscribe(workspaceId: string): Promise<void> {
 		// Bounded: while Redis is away a stream must still open (its snapshot says offline). The
 		// subscriber connection may queue the SUBSCRIBE until Redis answers; if it gave up

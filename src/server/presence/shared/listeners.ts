@@ -8,6 +8,8 @@ import type { PresenceChange, PresenceListener } from '../types';
 export class LocalFanout {
 	#listeners = new Map<string, Set<PresenceListener>>();
 	#watchers = new Map<string, Set<() => void>>();
+	/** Node-wide expiry listeners (the stream hub): told of every expired connection. */
+	#expiryListeners = new Set<(connectionId: string) => void>();
 	#refs = new Map<string, number>();
 	#onFirst: (workspaceId: string) => Promise<void>;
 	#onLast: (workspaceId: string) => void;
@@ -104,6 +106,17 @@ export class LocalFanout {
 		signal.addEventListener('abort', done, { once: true });
 	}
 
+	/**
+	 * `onExpired(connectionId)` for every connection declared dead until `signal` aborts. Takes no
+	 * reference on any workspace: the caller listens to the workspaces whose expiries it needs.
+	 */
+	watchAll(onExpired: (connectionId: string) => void, signal: AbortSignal): void {
+		if (signal.aborted) return;
+		const wrapped = (connectionId: string) => onExpired(connectionId);
+		this.#expiryListeners.add(wrapped);
+		signal.addEventListener('abort', () => this.#expiryListeners.delete(wrapped), { once: true });
+	}
+
 	emit(change: PresenceChange): void {
 		const set = this.#listeners.get(change.workspaceId);
 		if (!set) return;
@@ -118,6 +131,13 @@ export class LocalFanout {
 
 	expire(connectionId: string): void {
 		for (const fire of [...(this.#watchers.get(connectionId) ?? [])]) fire();
+		for (const listener of this.#expiryListeners) {
+			try {
+				listener(connectionId);
+			} catch (error) {
+				this.#onError(error);
+			}
+		}
 	}
 
 	hasListeners(workspaceId: string): boolean {

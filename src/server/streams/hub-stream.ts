@@ -1,0 +1,80 @@
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Frame, FrameTarget } from './fanout-writer';
+import type { StreamItem, ViewerScope } from './viewer-scope';
+
+/**
+ * One open presence stream of the hub: the socket, the viewer and what they may see. No
+ * generator, web stream, promise chain, timer or AbortController: the hub writes shared frames
+ * to it and tells it when to end.
+ */
+export class HubStream implements FrameTarget {
+	readonly res: ServerResponse;
+	readonly socket: Socket;
+	readonly workspaceId: string;
+	readonly userId: string;
+	/** The hub's sequence number when the stream started listening: the id of its `ready`. */
+	readonly openedAt: number;
+	/** Unsent bytes past which the stream is closed (its client resyncs). */
+	readonly limit: number;
+	scope: ViewerScope | null = null;
+	connectionId: string | null = null;
+	/** Items that arrived while the stream was opening, replayed after `ready`; null once live. */
+	pending: { seq: number; item: StreamItem }[] | null = [];
+	/**
+	 * People whose snapshot version may be newer than a change still on its way over pub/sub:
+	 * such a change is dropped for this stream. Usually empty (then null).
+	 */
+	ahead: Map<string, number> | null = null;
+	closed = false;
+	/** Gives back its place under the per-person and per-address caps. */
+	release: () => void = () => {};
+	#hub: { overflow(stream: HubStream): void };
+	/** True when frames go straight to the socket (the response owns it and its headers are out). */
+	#direct: boolean;
+	#chunked: boolean;
+
+	constructor(options: {
+		res: ServerResponse;
+		workspaceId: string;
+		userId: string;
+		openedAt: number;
+		limit: number;
+		hub: { overflow(stream: HubStream): void };
+	}) {
+		this.res = options.res;
+		this.socket = options.res.socket as Socket;
+		this.workspaceId = options.workspaceId;
+		this.userId = options.userId;
+		this.openedAt = options.openedAt;
+		this.limit = options.limit;
+		this.#hub = options.hub;
+		const owner = (this.socket as Socket & { _httpMessage?: unknown })._httpMessage;
+		this.#direct = owner === this.res && this.res.headersSent;
+		this.#chunked = this.res.chunkedEncoding;
+	}
+
+	write(frame: Frame): void {
+		if (this.closed) return;
+		// A socket that still holds this much has not drained since: its client is not reading.
+		if (this.socket.writableLength > this.limit) {
+			this.#hub.overflow(this);
+			return;
+		}
+		if (this.#direct) this.socket.write(this.#chunked ? frame.chunked : frame.raw);
+		else this.res.write(frame.raw);
+	}
+
+	/** The version this stream already has of a person's presence, when a snapshot set one. */
+	isStale(userId: string, version: number): boolean {
+		const ahead = this.ahead;
+		if (ahead === null) return false;
+		const held = ahead.get(userId);
+		if (held === undefined) return false;
+		if (version <= held) return true;
+		// Versions reach a node in order: from here on every change is newer.
+		ahead.delete(userId);
+		if (ahead.size === 0) this.ahead = null;
+		return false;
+	}
+}

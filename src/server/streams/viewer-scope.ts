@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import type { PresenceUpdate, StreamEvent } from '../../lib/events';
+import { viewerScopeOf } from '../db/conversations';
+import type { WorkspaceEvent } from '../events/types';
+import { offlineState } from '../presence';
+import type { PresenceChange, PresenceState } from '../presence/types';
+import type { Services } from '../services';
+import type { Identity } from '../trpc';
+import { updateFor } from '../viewer';
+
+/**
+ * The one definition of what a viewer's presence stream carries (DESIGN sections 3 and 6). The
+ * tRPC procedure (`presence-stream.ts`: the caller, `vite dev`) and the node's stream hub
+ * (`hub.ts`: production) are both built on it, so they cannot drift apart.
+ */
+
+/** `presence.connect`'s input: tRPC merges the client's last event id into it on a reconnect. */
+export const connectInput = z.object({ lastEventId: z.string().max(300).nullish() }).optional();
+
+/** Stored `last_seen_at` by person: the fallback when the engine no longer has a summary. */
+export type StoredLastSeen = Map<string, Date | null>;
+
+/**
+ * Who one viewer may see and which conversations are theirs. An agent sees the workspace's agents
+ * and the visitors of their conversations; a visitor sees the participants of their own. A new
+ * conversation the viewer joins widens it (`join`).
+ */
+export class ViewerScope {
+	readonly userId: string;
+	readonly conversations: Set<string>;
+	readonly visible: Set<string>;
+
+	constructor(userId: string, visible: Iterable<string>, conversations: Iterable<string>) {
+		this.userId = userId;
+		this.visible = new Set(visible);
+		this.conversations = new Set(conversations);
+	}
+
+	sees(userId: string): boolean {
+		return this.visible.has(userId);
+	}
+
+	receives(event: WorkspaceEvent): boolean {
+		return event.recipients.includes(this.userId);
+	}
+
+	/**
+	 * True when the change shows its person chatting in one of the viewer's conversations: the
+	 * only thing that makes two viewers' copies of one change differ (status `online` and the
+	 * focus revealed, versus `active` and no focus).
+	 */
+	chatsWithMe(change: Pick<PresenceState, 'isOnline' | 'focusConversationId'>): boolean {
+		return (
+			change.isOnline &&
+			change.focusConversationId !== null &&
+			this.conversations.has(change.focusConversationId)
+		);
+	}
+
+	update(state: PresenceState, storedLastSeen: StoredLastSeen): PresenceUpdate {
+		return updateFor(state, this.conversations, storedLastSeen.get(state.userId) ?? null);
+	}
+
+	/** The viewer takes part in a new conversation: returns the people who became visible. */
+	join(event: Extract<WorkspaceEvent, { type: 'conversation' }>): string[] {
+		this.conversations.add(event.conversationId);
+		const added: string[] = [];
+		for (const userId of event.recipients) {
+			if (!this.visible.has(userId)) {
+				this.visible.add(userId);
+				added.push(userId);
+			}
+		}
+		return added;
+	}
+}
+
+/** A presence change on the wire, as one viewer sees it. */
+export function presenceEvent(update: PresenceUpdate): StreamEvent {
+	return { type: 'presence', ...update };
+}
+
+/** A workspace event on the wire: the same for every recipient. */
+export function workspaceStreamEvent(event: WorkspaceEvent): StreamEvent | null {
+	switch (event.type) {
+		case 'conversation':
+			return {
+				type: 'conversation',
+				conversationId: event.conversationId,
+				visitorId: event.visitorId
+			};
+		case 'message':
+			return { type: 'message', conversationId: event.conversationId, message: event.message };
+		case 'read':
+			return {
+				type: 'read',
+				conversationId: event.conversationId,
+				readerId: event.readerId,
+				at: event.at
+			};
+		case 'preview':
+			return { type: 'preview', userId: event.userId, at: event.at };
+	}
+}
+
+/** What reached a viewer's stream: a presence change or a workspace event. */
+export type StreamItem =
+	{ kind: 'presence'; change: PresenceChange } | { kind: 'event'; event: WorkspaceEvent };
+
+/**
+ * One item as this viewer receives it, or null when it is not theirs. Widens the scope on a new
+ * conversation. `held` is the version per person the viewer already has (snapshot or earlier
+ * delta): an item not newer is dropped.
+ */
+export function itemForViewer(
+	scope: ViewerScope,
+	item: StreamItem,
+	storedLastSeen: StoredLastSeen,
+	held: Map<string, number> | null
+): StreamEvent | null {
+	if (item.kind === 'presence') {
+		const { change } = item;
+		if (!scope.sees(change.userId)) return null;
+		if (held) {
+			if (change.version <= (held.get(change.userId) ?? 0)) return null;
+			held.set(change.userId, change.version);
+		}
+		return presenceEvent(scope.update(change, storedLastSeen));
+	}
+	const { event } = item;
+	if (!scope.receives(event)) return null;
+	if (event.type === 'conversation') scope.join(event);
+	return workspaceStreamEvent(event);
+}
+
+export interface OpenedConnection {
+	scope: ViewerScope;
+	connectionId: string;
+	/** `ready` as this viewer receives it. */
+	ready: Extract<StreamEvent, { type: 'ready' }>;
+	/** The snapshot's version per person: a later change not newer than it is dropped. */
+	held: Map<string, number>;
+	storedLastSeen: StoredLastSeen;
+}
+
+/**
+ * Opens a viewer's connection: one Postgres query (the scope) while the connection registers,
+ * then one batch read of everyone visible. The caller listens BEFORE calling this, so no change
+ * falls between the snapshot and the deltas. A failure after registering disconnects again.
+ */
+export async function openConnection(
+	services: Pick<Services, 'db' | 'presence' | 'config'>,
+	identity: Identity
+): Promise<OpenedConnection> {
+	const { presence, db, config } = services;
+	const registering = presence.connect({
+		workspaceId: identity.workspaceId,
+		userId: identity.userId
+	});
+	let connectionId: string | null = null;
+	try {
+		const [{ audience, conversationIds }, registered] = await Promise.all([
+			viewerScopeOf(db, identity),
+			registering
+		]);
+		connectionId = registered.connectionId;
+		const scope = new ViewerScope(
+			identity.userId,
+			audience.map((person) => person.id),
+			conversationIds
+		);
+		const storedLastSeen: StoredLastSeen = new Map(
+			audience.map((person) => [person.id, person.last_seen_at])
+		);
+		const states = await presence.read(identity.workspaceId, [...scope.visible]);
+		const held = new Map<string, number>();
+		const snapshot = [...scope.visible].map((userId) => {
+			const state = states.get(userId) ?? offlineState(userId);
+			held.set(userId, state.version);
+			return scope.update(state, storedLastSeen);
+		});
+		return {
+			scope,
+			connectionId,
+			held,
+			storedLastSeen,
+			ready: {
+				type: 'ready',
+				connectionId,
+				snapshot,
+				heartbeatIntervalMs: config.PRESENCE_HEARTBEAT_INTERVAL_MS
+			}
+		};
+	} catch (error) {
+		const id = connectionId ?? (await registering.then((r) => r.connectionId).catch(() => null));
+		if (id) await presence.disconnect(id).catch(() => {});
+		throw error;
+	}
+}
