@@ -21,7 +21,9 @@ export const presenceRouter = router({
 	 */
 	connect: personProcedure
 		.input(connectInput)
-		.subscription(({ ctx, signal }) => presenceStream(ctx.services, ctx.identity, signal, ctx.clientKey)),
+		.subscription(({ ctx, signal }) =>
+			presenceStream(ctx.services, ctx.identity, signal, ctx.clientKey)
+		),
 
 	heartbeat: personProcedure.input(z.object({ connectionId })).mutation(async ({ ctx, input }) => {
 		await rateLimit(ctx, 'heartbeat', input.connectionId);
