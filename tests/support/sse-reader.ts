@@ -1,5 +1,6 @@
 import type { StreamEvent } from '../../src/lib/events';
 import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../src/lib/protocol';
+import { Waiters } from './waiters';
 
 /** One SSE event as it came over the wire. */
 export interface WireEvent {
@@ -18,7 +19,7 @@ export class RawStream {
 	readonly events: WireEvent[] = [];
 	readonly status: Promise<number>;
 	#controller = new AbortController();
-	#waiters: { test: (e: WireEvent) => boolean; resolve: (e: WireEvent) => void }[] = [];
+	#waiters = new Waiters<WireEvent>();
 	ended = false;
 
 	constructor(url: string, headers: Record<string, string>) {
@@ -68,33 +69,14 @@ export class RawStream {
 		event.data = data.join('\n');
 		if (event.event === null) event.value = JSON.parse(event.data) as StreamEvent;
 		this.events.push(event);
-		const waiter = this.#waiters.find((w) => w.test(event));
-		if (waiter) {
-			this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-			waiter.resolve(event);
-		}
+		this.#waiters.offer(event);
 	}
 
 	/** The first event (received or to come) that passes `test`. */
 	next(test: (e: WireEvent) => boolean, timeoutMs = 10_000): Promise<WireEvent> {
 		const found = this.events.find(test);
 		if (found) return Promise.resolve(found);
-		return new Promise((resolve, reject) => {
-			const timer = setTimeout(
-				() =>
-					reject(
-						new Error(`No matching event in ${timeoutMs} ms; got ${JSON.stringify(this.events)}`)
-					),
-				timeoutMs
-			);
-			this.#waiters.push({
-				test,
-				resolve: (e) => {
-					clearTimeout(timer);
-					resolve(e);
-				}
-			});
-		});
+		return this.#waiters.wait(test, timeoutMs, () => JSON.stringify(this.events.slice(-5)));
 	}
 
 	value(type: StreamEvent['type'], timeoutMs?: number) {

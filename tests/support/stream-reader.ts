@@ -1,3 +1,4 @@
+import { Waiters } from './waiters';
 import type { StreamEvent } from '../../src/lib/events';
 
 /**
@@ -6,7 +7,7 @@ import type { StreamEvent } from '../../src/lib/events';
  */
 export class StreamReader {
 	readonly events: StreamEvent[] = [];
-	#waiters: { test: (e: StreamEvent) => boolean; resolve: (e: StreamEvent) => void }[] = [];
+	#waiters = new Waiters<StreamEvent>();
 	/** Events already handed to a `next` caller: each matches at most one wait. */
 	#consumed = new Set<number>();
 	ended = false;
@@ -31,11 +32,7 @@ export class StreamReader {
 		else if (value && typeof value === 'object' && 'data' in value && 'id' in value)
 			event = (value as { data: StreamEvent }).data;
 		const index = this.events.push(event) - 1;
-		const waiter = this.#waiters.find((w) => w.test(event));
-		if (!waiter) return;
-		this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-		this.#consumed.add(index);
-		waiter.resolve(event);
+		if (this.#waiters.offer(event)) this.#consumed.add(index);
 	}
 
 	/** The first matching event not handed out yet: already received, or the next to arrive. */
@@ -48,24 +45,7 @@ export class StreamReader {
 				return Promise.resolve(this.events[i]!);
 			}
 		}
-		return new Promise((resolve, reject) => {
-			const timer = setTimeout(
-				() =>
-					reject(
-						new Error(
-							`No matching stream event within ${timeoutMs} ms; got: ${JSON.stringify(this.events.slice(-5))}`
-						)
-					),
-				timeoutMs
-			);
-			this.#waiters.push({
-				test,
-				resolve: (e) => {
-					clearTimeout(timer);
-					resolve(e);
-				}
-			});
-		});
+		return this.#waiters.wait(test, timeoutMs, () => JSON.stringify(this.events.slice(-5)));
 	}
 
 	ready() {

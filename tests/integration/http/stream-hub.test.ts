@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { dropKeyPrefix, testKeyPrefix } from '../../support/redis';
 import { openRawStream } from '../../support/sse-reader';
+import { eventually } from '../../support/stream-reader';
 import { testEnv } from '../../support/services';
 
 /**
@@ -59,25 +60,12 @@ function subscribe(client: ReturnType<typeof createClient>) {
 	return { seen, outcome, unsubscribe: () => sub.unsubscribe() };
 }
 
-async function until<T>(
-	check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-	timeoutMs = 10_000
-): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = await check();
-		if (value) return value;
-		if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-		await new Promise((r) => setTimeout(r, 20));
-	}
-}
-
 describe('the stream hub with the stock tRPC client', () => {
 	it('ready first (typed, with an id), then deltas with ids', async () => {
 		const agent = ws.agents[0]!;
 		const cookie = await loginAgent(node.trpcUrl, agent.email, agent.password);
 		const stream = subscribe(createClient({ url: node.trpcUrl, auth: { agentCookie: cookie } }));
-		const ready = await until(() => stream.seen[0]);
+		const ready = await eventually(() => stream.seen[0]);
 		expect(ready.data.type).toBe('ready');
 		expect(ready.id).toMatch(/^[\w-]+-\d+$/);
 		if (ready.data.type !== 'ready') throw new Error('unreachable');
@@ -85,7 +73,7 @@ describe('the stream hub with the stock tRPC client', () => {
 
 		const visitor = openClientStream(visitorClient(0));
 		await visitor.ready;
-		const online = await until(() =>
+		const online = await eventually(() =>
 			stream.seen.find(
 				(e) => e.data.type === 'presence' && e.data.userId === ws.visitors[0]!.id && e.data.isOnline
 			)
@@ -98,7 +86,7 @@ describe('the stream hub with the stock tRPC client', () => {
 
 	it('UNAUTHORIZED without identity: the link errors with the code and does not retry', async () => {
 		const stream = subscribe(createClient({ url: node.trpcUrl, auth: null }));
-		const error = await until(() => stream.outcome.error);
+		const error = await eventually(() => stream.outcome.error);
 		expect(error).toBeInstanceOf(TRPCClientError);
 		expect((error as TRPCClientError<never>).data).toMatchObject({
 			code: 'UNAUTHORIZED',
@@ -112,15 +100,15 @@ describe('the stream hub with the stock tRPC client', () => {
 	it('TOO_MANY_REQUESTS past STREAM_LIMIT_PER_PERSON; a closed stream frees its place', async () => {
 		const first = subscribe(visitorClient(1));
 		const second = subscribe(visitorClient(1));
-		await until(() => first.seen[0] && second.seen[0]);
+		await eventually(() => first.seen[0] && second.seen[0]);
 		const third = subscribe(visitorClient(1));
-		const error = await until(() => third.outcome.error);
+		const error = await eventually(() => third.outcome.error);
 		expect((error as TRPCClientError<never>).data).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
 
 		first.unsubscribe();
-		await until(async () => (await node.metric('presence_streams_open')) <= 1);
+		await eventually(async () => (await node.metric('presence_streams_open')) <= 1);
 		const again = subscribe(visitorClient(1));
-		await until(() => again.seen[0]?.data.type === 'ready');
+		await eventually(() => again.seen[0]?.data.type === 'ready');
 		second.unsubscribe();
 		again.unsubscribe();
 	});
@@ -128,8 +116,8 @@ describe('the stream hub with the stock tRPC client', () => {
 	it('a connection that expires is closed without `return`: the link comes back by itself', async () => {
 		// No heartbeat: the engine declares the connection dead after the heartbeat timeout.
 		const stream = subscribe(visitorClient(2));
-		const ready = await until(() => stream.seen.find((e) => e.data.type === 'ready'));
-		const back = await until(
+		const ready = await eventually(() => stream.seen.find((e) => e.data.type === 'ready'));
+		const back = await eventually(
 			() =>
 				stream.seen.find(
 					(e) => e !== ready && (e.data.type === 'resumed' || e.data.type === 'ready')
