@@ -444,7 +444,11 @@ export class StreamHub {
 		if (ws) {
 			ws.opening.delete(stream);
 			if (stream.scope) {
-				for (const userId of stream.scope.visible) ws.remove(ws.watchers, userId, stream);
+				for (const userId of stream.scope.visible) {
+					ws.remove(ws.watchers, userId, stream);
+					// Nobody here sees them any more: a busy workspace does not collect every visitor.
+					if (!ws.watchers.has(userId)) ws.storedLastSeen.delete(userId);
+				}
 				ws.remove(ws.owners, stream.userId, stream);
 			}
 			if (--ws.streams === 0) this.#linger(ws);
