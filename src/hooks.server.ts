@@ -1,7 +1,7 @@
 import type { Handle, ServerInit } from '@sveltejs/kit';
 import { SESSION_COOKIE } from '$lib/protocol';
-import { verifyToken } from '$server/auth/tokens';
 import { getServices } from '$server/services';
+import { agentFromToken } from '$server/trpc';
 
 /** Start-up: configuration, database, migrations, presence; a bad value stops the process here. */
 export const init: ServerInit = async () => {
@@ -16,13 +16,14 @@ export const init: ServerInit = async () => {
 };
 
 export const handle: Handle = async ({ event, resolve }) => {
-	const token = event.cookies.get(SESSION_COOKIE);
-	const { config } = await getServices();
-	const claims = token ? verifyToken(token, 'agent', config.SESSION_SECRET) : null;
-	event.locals.agent = claims && {
-		kind: 'agent',
-		userId: claims.sub,
-		workspaceId: claims.ws
-	};
+	if (event.url.pathname.startsWith('/api/')) return resolve(event);
+	const services = await getServices();
+	// Pages only use this to choose between the inbox and the login page; the inbox's own load
+	// checks again through the API. A session that cannot be checked (Postgres away) counts as
+	// none here rather than failing the page.
+	event.locals.agent = await agentFromToken(
+		services,
+		event.cookies.get(SESSION_COOKIE) ?? null
+	).catch(() => null);
 	return resolve(event);
 };

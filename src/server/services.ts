@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { SessionRegistry } from './auth/sessions';
 import { loadConfig, type Config } from './config';
 import { connectConfiguredDatabase } from './db/connect';
 import { createLastSeenStore } from './db/last-seen';
@@ -41,6 +42,8 @@ export interface Services {
 	limiter: RateLimiter;
 	limits: Limits;
 	metrics: Metrics;
+	/** Agent sessions: checked on every agent call (cached), revoked by logout. */
+	sessions: SessionRegistry;
 	/** The command client (one Redis or a Cluster), or null when the single-process backend is in use. */
 	redis: RedisClient | null;
 	/** Aborted when the node shuts down: every stream ends so its client reconnects to another node. */
@@ -122,6 +125,7 @@ export async function startServices(config: Config, options: StartOptions = {}):
 	await presence.start();
 
 	const shutdown = new AbortController();
+	const sessions = new SessionRegistry({ db: database.db, events });
 	return {
 		config,
 		db: database.db,
@@ -131,11 +135,13 @@ export async function startServices(config: Config, options: StartOptions = {}):
 		limiter,
 		limits: limitsFor(config.PRESENCE_HEARTBEAT_INTERVAL_MS),
 		metrics: new Metrics(),
+		sessions,
 		redis,
 		shutdownSignal: shutdown.signal,
 		async close() {
 			shutdown.abort(new Error('node shutting down'));
 			await presence.stop();
+			sessions.close();
 			await events.close();
 			redis?.disconnect();
 			subscriber?.disconnect();

@@ -1,7 +1,7 @@
 import { commandTimeoutOf, type RedisClient } from '../presence/redis/client';
 import { subscribeWithin } from '../redis/clients';
 import { ListenerSet } from './listeners';
-import type { EventBus, WorkspaceEvent } from './types';
+import type { BusEvent, EventBus, WorkspaceEvent } from './types';
 
 /**
  * Workspace events over Redis pub/sub. Shares the node's one subscriber connection with the
@@ -11,14 +11,14 @@ export class RedisEventBus implements EventBus {
 	#publisher: RedisClient;
 	#subscriber: RedisClient;
 	#prefix: string;
-	#listeners: ListenerSet<WorkspaceEvent>;
+	#listeners: ListenerSet<BusEvent>;
 	#subscribeWaitMs: number;
 	#onMessage = (channel: string, payload: string) => {
 		const workspaceId = this.#workspaceOf(channel);
 		if (workspaceId === null) return;
-		let event: WorkspaceEvent;
+		let event: BusEvent;
 		try {
-			event = JSON.parse(payload) as WorkspaceEvent;
+			event = JSON.parse(payload) as BusEvent;
 		} catch {
 			return;
 		}
@@ -55,12 +55,13 @@ export class RedisEventBus implements EventBus {
 		return channel.slice(head.length, -'}:events'.length);
 	}
 
-	async publish(workspaceId: string, event: WorkspaceEvent): Promise<void> {
+	async publish(workspaceId: string, event: BusEvent): Promise<void> {
 		await this.#publisher.publish(this.#channel(workspaceId), JSON.stringify(event));
 	}
 
 	listen(workspaceId: string, listener: (event: WorkspaceEvent) => void, signal: AbortSignal) {
-		return this.#listeners.add(workspaceId, listener, signal);
+		// Listeners typed for WorkspaceEvent also get session-revoked notices (see SessionRevokedEvent).
+		return this.#listeners.add(workspaceId, listener as (event: BusEvent) => void, signal);
 	}
 
 	async close(): Promise<void> {

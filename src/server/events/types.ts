@@ -11,11 +11,27 @@ export type WorkspaceEvent =
 	| { type: 'conversation'; conversationId: string; recipients: string[]; visitorId: string }
 	| { type: 'preview'; recipients: string[]; userId: string; at: string };
 
+/**
+ * Agent sessions revoked (logout, logout everywhere), on the same workspace channel: a stream
+ * opened with one of `sessionIds` ends; nodes drop them from their session cache. Published
+ * through `EventBus.publish`, so listeners receive it as well. Not yet part of `WorkspaceEvent`
+ * because the stream's event switch must handle it first (the stream transport is being
+ * replaced): fold it into the union there.
+ */
+export type SessionRevokedEvent = {
+	type: 'session-revoked';
+	recipients: string[];
+	sessionIds: string[];
+};
+
+/** What travels on a workspace's event channel. */
+export type BusEvent = WorkspaceEvent | SessionRevokedEvent;
+
 export type WorkspaceEventListener = (event: WorkspaceEvent) => void;
 
 export interface EventBus {
 	/** Delivered to `listen`ers of the workspace on every node, in publish order. Rejects when the bus is down. */
-	publish(workspaceId: string, event: WorkspaceEvent): Promise<void>;
+	publish(workspaceId: string, event: BusEvent): Promise<void>;
 	/** Until `signal` aborts. Resolves once events published from now on will be delivered. */
 	listen(workspaceId: string, listener: WorkspaceEventListener, signal: AbortSignal): Promise<void>;
 	close(): Promise<void>;
