@@ -1,10 +1,12 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial';
+import * as m0002 from './0002_sessions';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so the same list works under
  * `vite dev`, in the bundled `node build`, in vitest and from `npm run migrate`.
  */
 export const migrations: Record<string, Migration> = {
-	'0001_initial': m0001
+	'0001_initial': m0001,
+	'0002_sessions': m0002
 };

@@ -13,6 +13,12 @@ const hub = globalThis[Symbol.for('presence.streamHub')]?.() ?? null;
 
 const server = http.createServer((req, res) => {
 	if (hub && req.method === 'GET' && pathOf(req.url) === STREAM_PATH) {
+		// A stream takes no body; one sent anyway would sit unread under an endless response.
+		if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding']) {
+			res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+			res.end(JSON.stringify({ error: { message: 'A presence stream takes no request body' } }));
+			return;
+		}
 		void hub.serve(req, res);
 		return;
 	}

@@ -1,8 +1,8 @@
 import type { Handle, ServerInit } from '@sveltejs/kit';
 import { SESSION_COOKIE } from '$lib/protocol';
-import { verifyToken } from '$server/auth/tokens';
 import { getServices } from '$server/services';
 import { registerStreamHub } from '$server/streams';
+import { agentFromToken } from '$server/trpc';
 
 /** Start-up: configuration, database, migrations, presence; a bad value stops the process here. */
 export const init: ServerInit = async () => {
@@ -18,14 +18,46 @@ export const init: ServerInit = async () => {
 	process.once('SIGINT', stop);
 };
 
+/** The demo shop (and its chat widget) may be embedded in other sites; nothing else may be framed. */
+function mayBeFramed(pathname: string): boolean {
+	return pathname === '/demo' || pathname.startsWith('/demo/');
+}
+
+/**
+ * Headers for every response: no MIME sniffing, referrers without paths across origins, and frame
+ * protection: `frame-ancestors` joins the CSP SvelteKit writes from `kit.csp` (one policy, so
+ * the page's directives are not intersected with a second header), X-Frame-Options for browsers
+ * without CSP level 2.
+ */
+function secure(response: Response, pathname: string): Response {
+	const headers = response.headers;
+	try {
+		headers.set('x-content-type-options', 'nosniff');
+		headers.set('referrer-policy', 'strict-origin-when-cross-origin');
+		if (!mayBeFramed(pathname)) {
+			headers.set('x-frame-options', 'DENY');
+			const csp = headers.get('content-security-policy');
+			headers.set(
+				'content-security-policy',
+				csp ? `${csp}; frame-ancestors 'none'` : "frame-ancestors 'none'"
+			);
+		}
+	} catch {
+		// Immutable headers (a response passed through from fetch): it is not a page of ours.
+	}
+	return response;
+}
+
 export const handle: Handle = async ({ event, resolve }) => {
-	const token = event.cookies.get(SESSION_COOKIE);
-	const { config } = await getServices();
-	const claims = token ? verifyToken(token, 'agent', config.SESSION_SECRET) : null;
-	event.locals.agent = claims && {
-		kind: 'agent',
-		userId: claims.sub,
-		workspaceId: claims.ws
-	};
-	return resolve(event);
+	const pathname = event.url.pathname;
+	if (pathname.startsWith('/api/')) return secure(await resolve(event), pathname);
+	const services = await getServices();
+	// Pages only use this to choose between the inbox and the login page; the inbox's own load
+	// checks again through the API. A session that cannot be checked (Postgres away) counts as
+	// none here rather than failing the page.
+	event.locals.agent = await agentFromToken(
+		services,
+		event.cookies.get(SESSION_COOKIE) ?? null
+	).catch(() => null);
+	return secure(await resolve(event), pathname);
 };

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { SessionRegistry } from './auth/sessions';
 import { loadConfig, type Config } from './config';
 import { connectConfiguredDatabase } from './db/connect';
 import { createLastSeenStore } from './db/last-seen';
@@ -44,6 +45,8 @@ export interface Services {
 	metrics: Metrics;
 	/** Open streams per person and per client address on this node. */
 	streamCaps: StreamCaps;
+	/** Agent sessions: checked on every agent call (cached), revoked by logout. */
+	sessions: SessionRegistry;
 	/** The command client (one Redis or a Cluster), or null when the single-process backend is in use. */
 	redis: RedisClient | null;
 	/** Aborted when the node shuts down: every stream ends so its client reconnects to another node. */
@@ -125,6 +128,7 @@ export async function startServices(config: Config, options: StartOptions = {}):
 	await presence.start();
 
 	const shutdown = new AbortController();
+	const sessions = new SessionRegistry({ db: database.db, events });
 	return {
 		config,
 		db: database.db,
@@ -138,11 +142,13 @@ export async function startServices(config: Config, options: StartOptions = {}):
 			perPerson: config.STREAM_LIMIT_PER_PERSON,
 			perAddress: config.STREAM_LIMIT_PER_ADDRESS
 		}),
+		sessions,
 		redis,
 		shutdownSignal: shutdown.signal,
 		async close() {
 			shutdown.abort(new Error('node shutting down'));
 			await presence.stop();
+			sessions.close();
 			await events.close();
 			redis?.disconnect();
 			subscriber?.disconnect();

@@ -1,6 +1,10 @@
 import { expect, test } from '@playwright/test';
 
 test('an agent signs in, stays signed in across a reload, and signs out', async ({ page }) => {
+	const blocked: string[] = [];
+	page.on('console', (message) => {
+		if (/Content Security Policy/i.test(message.text())) blocked.push(message.text());
+	});
 	await page.goto('/login');
 	await expect(page.getByRole('heading', { name: 'Sign in to the inbox' })).toBeVisible();
 
@@ -24,6 +28,8 @@ test('an agent signs in, stays signed in across a reload, and signs out', async 
 	await expect(page).toHaveURL(/\/login$/);
 	await page.goto('/inbox');
 	await expect(page).toHaveURL(/\/login$/);
+	// The pages and their scripts run under the CSP with nothing blocked.
+	expect(blocked).toEqual([]);
 });
 
 test('the seeded conversations are listed with a dot per visitor', async ({ page }) => {

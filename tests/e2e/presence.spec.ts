@@ -20,6 +20,15 @@ async function setVisibility(page: Page, state: 'hidden' | 'visible') {
 	}, state);
 }
 
+/** Everything the page's Content-Security-Policy blocked (Chromium logs each one). */
+function cspViolations(page: Page): string[] {
+	const seen: string[] = [];
+	page.on('console', (message) => {
+		if (/Content Security Policy/i.test(message.text())) seen.push(message.text());
+	});
+	return seen;
+}
+
 test('an agent sees a visitor live: presence, page, messages, and going offline', async ({
 	browser
 }) => {
@@ -27,11 +36,13 @@ test('an agent sees a visitor live: presence, page, messages, and going offline'
 	const visitorContext = await browser.newContext();
 	try {
 		const agent = await agentContext.newPage();
+		const blocked = cspViolations(agent);
 		await signIn(agent);
 		await expect(agent.getByTestId('stream-state')).toHaveAttribute('data-connected', 'true', LIVE);
 
 		// A visitor arrives on the shop: the widget starts a session and opens its stream.
 		const visitor = await visitorContext.newPage();
+		const blockedOnShop = cspViolations(visitor);
 		await visitor.goto('/demo');
 		const widget = visitor.getByTestId('chat-widget');
 		await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
@@ -95,6 +106,11 @@ test('an agent sees a visitor live: presence, page, messages, and going offline'
 		await expect(agent.getByTestId('visitor-presence')).toHaveText('Active');
 		await setVisibility(visitor, 'visible');
 		await expect(item).toHaveAttribute('data-status', 'online', LIVE);
+
+		// Under the CSP nothing was blocked: the widget, its page preview (modern-screenshot) and
+		// the inbox showing it all work.
+		expect(blockedOnShop).toEqual([]);
+		expect(blocked).toEqual([]);
 
 		// The visitor leaves: gray, "Offline · Last seen …", page and preview hidden.
 		await visitor.close();

@@ -20,7 +20,7 @@ describe('migrations', () => {
 
 	it('build every table from an empty database', async () => {
 		const applied = await migrateToLatest(db);
-		expect(applied).toEqual(['0001_initial']);
+		expect(applied).toEqual(['0001_initial', '0002_sessions']);
 		const tables = await sql<{ table_name: string }>`
 			select table_name from information_schema.tables
 			where table_schema = 'public' and table_name not like 'kysely_%' order by table_name
@@ -29,6 +29,7 @@ describe('migrations', () => {
 			'conversation_participants',
 			'conversations',
 			'messages',
+			'sessions',
 			'users',
 			'workspaces'
 		]);

@@ -28,6 +28,16 @@ export interface TestWorkspace {
 
 let counter = 0;
 
+/** A server-side session, as login makes one (agent cookies name it). */
+export async function createSessionRow(db: Services['db'], userId: string): Promise<string> {
+	const row = await db
+		.insertInto('sessions')
+		.values({ user_id: userId, expires_at: new Date(Date.now() + SESSION_TTL_SECONDS * 1000) })
+		.returning('id')
+		.executeTakeFirstOrThrow();
+	return row.id;
+}
+
 export async function createWorkspace(
 	services: Pick<Services, 'db' | 'config'>,
 	options: { agents?: number; visitors?: number } = {}
@@ -63,7 +73,7 @@ export async function createWorkspace(
 			email,
 			password,
 			sessionToken: issueToken(
-				{ kind: 'agent', sub: row.id, ws: workspace.id },
+				{ kind: 'agent', sub: row.id, ws: workspace.id, sid: await createSessionRow(db, row.id) },
 				config.SESSION_SECRET,
 				SESSION_TTL_SECONDS
 			)

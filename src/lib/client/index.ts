@@ -1,8 +1,10 @@
 import {
 	createTRPCClient,
 	httpBatchLink,
+	httpLink,
 	httpSubscriptionLink,
 	splitLink,
+	type Operation,
 	type TRPCClient
 } from '@trpc/client';
 import type { AppRouter } from '../../server/routers/_app';
@@ -10,7 +12,10 @@ import { VISITOR_TOKEN_HEADER } from '../protocol';
 
 /**
  * The typed client other TypeScript apps use (DESIGN section 4): queries and mutations through
- * one batch link, the presence stream over SSE. Works in the browser as is; under Node use
+ * one batch link, the presence stream over SSE. Every call goes by POST, queries too: a query's
+ * input in a GET URL fails past about 350 ids (HTTP 431), while `presence.status` takes 1,000.
+ * A call whose input is large travels alone, so no request exceeds the server's body limit
+ * (512 KB) and no batch its `maxBatchSize`. Works in the browser as is; under Node use
  * `createClient` from `./node` (it brings an EventSource and sends the session cookie).
  */
 
@@ -37,6 +42,20 @@ export function authHeaders(auth: ClientAuth): Record<string, string> {
 	return {};
 }
 
+/** The server's `maxBatchSize` (src/server/http/body-limit.ts). */
+const MAX_BATCH_ITEMS = 20;
+/** Batched calls stay under this each: 20 of them fit the server's 512 KB body limit. */
+const LARGE_INPUT_CHARS = 16_000;
+
+function isLarge(op: Operation): boolean {
+	if (op.input === undefined) return false;
+	try {
+		return JSON.stringify(op.input).length > LARGE_INPUT_CHARS;
+	} catch {
+		return false;
+	}
+}
+
 export function createClient(options: CreateClientOptions): TRPCClient<AppRouter> {
 	const headers = authHeaders(options.auth);
 	const visitorToken =
@@ -60,10 +79,21 @@ export function createClient(options: CreateClientOptions): TRPCClient<AppRouter
 							})
 						: undefined
 				}),
-				false: httpBatchLink({
-					url: options.url,
-					headers: () => headers,
-					fetch: options.fetch
+				false: splitLink({
+					condition: isLarge,
+					true: httpLink({
+						url: options.url,
+						headers: () => headers,
+						fetch: options.fetch,
+						methodOverride: 'POST'
+					}),
+					false: httpBatchLink({
+						url: options.url,
+						headers: () => headers,
+						fetch: options.fetch,
+						methodOverride: 'POST',
+						maxItems: MAX_BATCH_ITEMS
+					})
 				})
 			})
 		]

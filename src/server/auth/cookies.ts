@@ -24,7 +24,13 @@ export function readCookie(header: string | null | undefined, name: string): str
 	for (const part of header.split(';')) {
 		const eq = part.indexOf('=');
 		if (eq > 0 && part.slice(0, eq).trim() === name) {
-			return decodeURIComponent(part.slice(eq + 1).trim()) || null;
+			// A malformed escape (`%E0%A4%A`) is no credential, like any other bad cookie: the
+			// caller is anonymous (401 where a session is needed), not a 500 on every request.
+			try {
+				return decodeURIComponent(part.slice(eq + 1).trim()) || null;
+			} catch {
+				return null;
+			}
 		}
 	}
 	return null;

@@ -10,6 +10,8 @@ const claimsSchema = z.object({
 	kind: z.enum(['agent', 'visitor']),
 	sub: z.string().uuid(),
 	ws: z.string().uuid(),
+	/** Agent sessions: the server-side session (table `sessions`) that logout revokes. */
+	sid: z.string().uuid().optional(),
 	/** Expiry, epoch seconds. */
 	exp: z.number().int()
 });
@@ -43,6 +45,7 @@ export function verifyToken(
 	secret: string,
 	now = Date.now()
 ): Claims | null {
+	if (token.length > 4096) return null;
 	const [body, signature, extra] = token.split('.');
 	if (!body || !signature || extra !== undefined) return null;
 	const expected = sign(body, secret);

@@ -46,9 +46,30 @@ export function connectConfiguredDatabase(
 	});
 }
 
+/**
+ * A Postgres that goes away (restart, failover, `pg_terminate_backend`, a pooler's idle timeout)
+ * makes pg emit `'error'` on idle pool clients (through the pool) and on checked-out clients
+ * between queries; an unheard `'error'` event ends the process. Both are logged, throttled; the
+ * pool drops the broken client and opens a new one on the next query. Connects give up after
+ * `connectTimeoutMs`, so calls fail fast (a 503) while Postgres is unreachable instead of hanging.
+ */
+export function createPool(connectionString: string, max = 10, connectTimeoutMs = 3000): pg.Pool {
+	const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: connectTimeoutMs });
+	let lastLog = 0;
+	const log = (error: Error) => {
+		const now = Date.now();
+		if (now - lastLog < 5000) return;
+		lastLog = now;
+		console.warn(`[db] postgres connection lost (${error.message}); reconnecting on demand`);
+	};
+	pool.on('error', log);
+	pool.on('connect', (client) => client.on('error', log));
+	return pool;
+}
+
 export function createKysely(connectionString: string, max = 10): Kysely<Database> {
 	return new Kysely<Database>({
-		dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString, max }) })
+		dialect: new PostgresDialect({ pool: createPool(connectionString, max) })
 	});
 }
 
@@ -89,6 +110,8 @@ export async function ensureDatabase(url: string, timeoutMs = 5000): Promise<boo
 		connectionString: admin.toString(),
 		connectionTimeoutMillis: timeoutMs
 	});
+	// A probe whose server drops it must fail the probe, not the process.
+	client.on('error', () => {});
 	try {
 		await client.connect();
 	} catch {

@@ -55,12 +55,22 @@ export interface MessagesTable {
 	created_at: Timestamp;
 }
 
+/** Agent sessions (the cookie names one by `sid`); revoked by logout. */
+export interface SessionsTable {
+	id: Generated<string>;
+	user_id: string;
+	created_at: Generated<Date>;
+	expires_at: Timestamp;
+	revoked_at: NullableTimestamp;
+}
+
 export interface Database {
 	workspaces: WorkspacesTable;
 	users: UsersTable;
 	conversations: ConversationsTable;
 	conversation_participants: ConversationParticipantsTable;
 	messages: MessagesTable;
+	sessions: SessionsTable;
 }
 
 export type Workspace = Selectable<WorkspacesTable>;

@@ -9,7 +9,14 @@ export type WorkspaceEvent =
 	| { type: 'message'; conversationId: string; recipients: string[]; message: ChatMessage }
 	| { type: 'read'; conversationId: string; recipients: string[]; readerId: string; at: string }
 	| { type: 'conversation'; conversationId: string; recipients: string[]; visitorId: string }
-	| { type: 'preview'; recipients: string[]; userId: string; at: string };
+	| { type: 'preview'; recipients: string[]; userId: string; at: string }
+	/**
+	 * Agent sessions revoked (logout, logout everywhere): every stream opened with one of
+	 * `sessionIds` ends with UNAUTHORIZED; nodes drop them from their session cache.
+	 */
+	| { type: 'session-revoked'; recipients: string[]; sessionIds: string[] };
+
+export type SessionRevokedEvent = Extract<WorkspaceEvent, { type: 'session-revoked' }>;
 
 export type WorkspaceEventListener = (event: WorkspaceEvent) => void;
 

@@ -63,15 +63,20 @@ export class MemoryRateLimiter implements RateLimiter {
 	}
 }
 
+/** Tabs a person may have open with every one heartbeating on schedule, retries included. */
+export const HEARTBEAT_TABS = 8;
+
 /**
- * The product's limits, per person (or per client address for logins). Heartbeats allow three
- * times the configured rate, so a client on schedule (with retries) is never refused.
+ * The product's limits, per person (or per client address for logins and logouts). Heartbeats
+ * are counted per person (a count per connection id let anyone mint ids and limits), allowing
+ * three times the configured rate for each of `HEARTBEAT_TABS` tabs, so no client on schedule
+ * (with retries) is ever refused.
  */
 export function limitsFor(heartbeatIntervalMs: number) {
 	return {
 		...LIMITS,
 		heartbeat: {
-			limit: Math.max(30, Math.ceil((3 * 60_000) / heartbeatIntervalMs)),
+			limit: Math.max(60, Math.ceil((3 * HEARTBEAT_TABS * 60_000) / heartbeatIntervalMs)),
 			windowMs: 60_000
 		}
 	};
@@ -85,6 +90,11 @@ const LIMITS = {
 	focus: { limit: 120, windowMs: 60_000 },
 	preview: { limit: 1, windowMs: 30_000 },
 	message: { limit: 60, windowMs: 60_000 },
+	markRead: { limit: 120, windowMs: 60_000 },
 	login: { limit: 20, windowMs: 60_000 },
-	session: { limit: 30, windowMs: 60_000 }
+	logout: { limit: 20, windowMs: 60_000 },
+	/** New visitors, per client address. */
+	session: { limit: 30, windowMs: 60_000 },
+	/** A visitor resuming (and rotating) their token, per visitor. */
+	resume: { limit: 30, windowMs: 60_000 }
 } satisfies Record<string, RateLimit>;

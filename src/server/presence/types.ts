@@ -57,6 +57,12 @@ export interface LastSeenStore {
 	write(entries: { workspaceId: string; userId: string; at: Date }[]): Promise<void>;
 }
 
+/** A person's heartbeats allowed per window, shared by every node. */
+export interface HeartbeatLimit {
+	limit: number;
+	windowMs: number;
+}
+
 export type PresenceListener = (change: PresenceChange) => void;
 
 export interface PresenceEngine {
@@ -68,8 +74,15 @@ export interface PresenceEngine {
 	/**
 	 * Extends the connection's deadline; works on any node. Returns false when the connection is
 	 * unknown or dead, or (with `userId`) someone else's: the ownership check costs no extra trip.
+	 * With `userId` and `limit`, the person's heartbeats are counted in the same trip and
+	 * `'limited'` comes back past the limit (nothing extended). When Redis is away the limit is
+	 * not applied, as with every rate limit: a limiter must not take presence down with it.
 	 */
-	heartbeat(connectionId: string, userId?: string): Promise<boolean>;
+	heartbeat(
+		connectionId: string,
+		userId?: string,
+		limit?: HeartbeatLimit
+	): Promise<boolean | 'limited'>;
 	/** Closes a connection; the person goes offline after the grace if it was their last. */
 	disconnect(connectionId: string): Promise<PresenceChange | null>;
 	/** Focus a conversation (null = blur). */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { verifyPassword } from '../auth/password';
 import { issueToken, SESSION_TTL_SECONDS } from '../auth/tokens';
 import { findAgentByEmail, findUser } from '../db/people';
-import { agentProcedure, publicProcedure, router } from '../trpc';
+import { agentFromToken, agentProcedure, publicProcedure, router } from '../trpc';
 import { rateLimit } from './guards';
 
 export interface AgentProfile {
@@ -29,9 +29,10 @@ export const authRouter = router({
 			if (!agent || !ok) {
 				throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong email or password' });
 			}
+			const sid = await ctx.services.sessions.create(agent.id, SESSION_TTL_SECONDS);
 			ctx.setSession(
 				issueToken(
-					{ kind: 'agent', sub: agent.id, ws: agent.workspace_id },
+					{ kind: 'agent', sub: agent.id, ws: agent.workspace_id, sid },
 					ctx.services.config.SESSION_SECRET,
 					SESSION_TTL_SECONDS
 				)
@@ -39,9 +40,25 @@ export const authRouter = router({
 			return profileOf(agent);
 		}),
 
-	logout: publicProcedure.mutation(({ ctx }) => {
+	/**
+	 * Ends this browser's session: the cookie is cleared and its session revoked server-side, so a
+	 * copy of the cookie is refused too (401) and the session's streams end. Without a live
+	 * session it only clears the cookie.
+	 */
+	logout: publicProcedure.mutation(async ({ ctx }) => {
+		await rateLimit(ctx, 'logout', ctx.clientKey);
 		ctx.setSession(null);
+		const agent = await agentFromToken(ctx.services, ctx.sessionToken);
+		if (agent?.sessionId) await ctx.services.sessions.revoke(agent, [agent.sessionId]);
 		return { ok: true as const };
+	}),
+
+	/** Revokes every session of the signed-in agent (every browser, every copied cookie). */
+	logoutEverywhere: agentProcedure.mutation(async ({ ctx }) => {
+		await rateLimit(ctx, 'logout', ctx.identity.userId);
+		ctx.setSession(null);
+		const revoked = await ctx.services.sessions.revoke(ctx.identity);
+		return { ok: true as const, revoked: revoked.length };
 	}),
 
 	me: agentProcedure.query(async ({ ctx }): Promise<AgentProfile> => {

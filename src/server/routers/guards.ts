@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { conversationInWorkspace, isParticipant } from '../db/conversations';
-import type { Limits } from '../limits/rate-limiter';
+import type { Limits, RateLimit } from '../limits/rate-limiter';
+import { workspaceOfConnection } from '../presence/shared/ids';
 import type { Context } from '../context';
 import type { Identity } from '../trpc';
 
@@ -41,12 +42,30 @@ export async function requireOwnConnection(ctx: Caller, connectionId: string) {
 	return owner;
 }
 
+/**
+ * A connection id names its workspace: one of another workspace is refused without a lookup
+ * (and without writing anything under that workspace's keys); a malformed one is no connection.
+ */
+export function requireOwnWorkspace(ctx: Caller, connectionId: string) {
+	const workspaceId = workspaceOfConnection(connectionId);
+	if (workspaceId === null) {
+		throw new TRPCError({ code: 'NOT_FOUND', message: 'No such connection' });
+	}
+	if (workspaceId !== ctx.identity.workspaceId) {
+		throw new TRPCError({ code: 'FORBIDDEN', message: 'This connection belongs to someone else' });
+	}
+}
+
+export function tooManyCalls(action: string, rule: RateLimit) {
+	return new TRPCError({
+		code: 'TOO_MANY_REQUESTS',
+		message: `Too many ${action} calls: at most ${rule.limit} per ${rule.windowMs / 1000} s`
+	});
+}
+
 export async function rateLimit(ctx: Context, action: keyof Limits, who: string) {
 	const rule = ctx.services.limits[action];
 	if (!(await ctx.services.limiter.take(`${action}:${who}`, rule))) {
-		throw new TRPCError({
-			code: 'TOO_MANY_REQUESTS',
-			message: `Too many ${action} calls: at most ${rule.limit} per ${rule.windowMs / 1000} s`
-		});
+		throw tooManyCalls(action, rule);
 	}
 }

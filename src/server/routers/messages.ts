@@ -39,6 +39,7 @@ export const messagesRouter = router({
 	markRead: personProcedure
 		.input(z.object({ conversationId: z.uuid() }))
 		.mutation(async ({ ctx, input }) => {
+			await rateLimit(ctx, 'markRead', ctx.identity.userId);
 			await requireParticipant(ctx, input.conversationId);
 			return markConversationRead(ctx.services, ctx.identity, input.conversationId);
 		})

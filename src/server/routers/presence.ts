@@ -8,7 +8,13 @@ import { parsePreview } from '../previews/image';
 import { presenceStream } from '../streams/presence-stream';
 import { connectInput } from '../streams/viewer-scope';
 import { agentProcedure, personProcedure, router } from '../trpc';
-import { rateLimit, requireOwnConnection, requireParticipant } from './guards';
+import {
+	rateLimit,
+	requireOwnConnection,
+	requireOwnWorkspace,
+	requireParticipant,
+	tooManyCalls
+} from './guards';
 import { presenceFor } from './presence-fields';
 
 const connectionId = z.string().min(1).max(200);
@@ -26,10 +32,20 @@ export const presenceRouter = router({
 		),
 
 	heartbeat: personProcedure.input(z.object({ connectionId })).mutation(async ({ ctx, input }) => {
-		await rateLimit(ctx, 'heartbeat', input.connectionId);
-		// The hot path: ownership is checked inside the heartbeat's own round trip. Only a refusal
-		// takes a second look, to tell someone else's connection (FORBIDDEN) from a gone one.
-		if (!(await ctx.services.presence.heartbeat(input.connectionId, ctx.identity.userId))) {
+		const { services, identity } = ctx;
+		// Another workspace's id is refused before Redis: its keys (even a rate counter) are
+		// not the caller's to touch.
+		requireOwnWorkspace(ctx, input.connectionId);
+		// The hot path, one round trip: the person's rate limit and the ownership check run inside
+		// the heartbeat's own script. Only a refusal takes a second look, to tell someone else's
+		// connection (FORBIDDEN) from a gone one.
+		const alive = await services.presence.heartbeat(
+			input.connectionId,
+			identity.userId,
+			services.limits.heartbeat
+		);
+		if (alive === 'limited') throw tooManyCalls('heartbeat', services.limits.heartbeat);
+		if (!alive) {
 			await requireOwnConnection(ctx, input.connectionId);
 			throw new TRPCError({
 				code: 'NOT_FOUND',
@@ -43,6 +59,7 @@ export const presenceRouter = router({
 	focus: personProcedure
 		.input(z.object({ connectionId, conversationId: z.uuid().nullable() }))
 		.mutation(async ({ ctx, input }) => {
+			requireOwnWorkspace(ctx, input.connectionId);
 			await rateLimit(ctx, 'focus', ctx.identity.userId);
 			await requireOwnConnection(ctx, input.connectionId);
 			if (input.conversationId) await requireParticipant(ctx, input.conversationId);
@@ -61,6 +78,7 @@ export const presenceRouter = router({
 			})
 		)
 		.mutation(async ({ ctx, input }) => {
+			requireOwnWorkspace(ctx, input.connectionId);
 			await rateLimit(ctx, 'page', ctx.identity.userId);
 			await requireOwnConnection(ctx, input.connectionId);
 			await ctx.services.presence.page(input.connectionId, { url: input.url, title: input.title });
@@ -73,6 +91,7 @@ export const presenceRouter = router({
 		.mutation(async ({ ctx, input }) => {
 			const parsed = parsePreview(input.image);
 			if (!parsed.ok) throw new TRPCError({ code: 'BAD_REQUEST', message: parsed.reason });
+			requireOwnWorkspace(ctx, input.connectionId);
 			await requireOwnConnection(ctx, input.connectionId);
 			await rateLimit(ctx, 'preview', ctx.identity.userId);
 			const { services, identity } = ctx;

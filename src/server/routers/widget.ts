@@ -38,6 +38,7 @@ export const widgetRouter = router({
 						message: 'Invalid or expired visitor token'
 					});
 				}
+				await rateLimit(ctx, 'resume', claims.sub);
 				const visitor = await findUser(db, claims.sub);
 				const conversation = visitor && (await latestConversationOf(db, visitor.id));
 				if (visitor && conversation) {

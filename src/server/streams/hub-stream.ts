@@ -13,6 +13,8 @@ export class HubStream implements FrameTarget {
 	readonly socket: Socket;
 	readonly workspaceId: string;
 	readonly userId: string;
+	/** An agent's session: the stream ends when it is revoked. */
+	readonly sessionId: string | undefined;
 	/** The hub's sequence number when the stream started listening: the id of its `ready`. */
 	readonly openedAt: number;
 	/** Unsent bytes past which the stream is closed (its client resyncs). */
@@ -38,6 +40,7 @@ export class HubStream implements FrameTarget {
 		res: ServerResponse;
 		workspaceId: string;
 		userId: string;
+		sessionId?: string;
 		openedAt: number;
 		limit: number;
 		hub: { overflow(stream: HubStream): void };
@@ -46,6 +49,7 @@ export class HubStream implements FrameTarget {
 		this.socket = options.res.socket as Socket;
 		this.workspaceId = options.workspaceId;
 		this.userId = options.userId;
+		this.sessionId = options.sessionId;
 		this.openedAt = options.openedAt;
 		this.limit = options.limit;
 		this.#hub = options.hub;

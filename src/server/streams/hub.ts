@@ -32,11 +32,15 @@ import {
 	itemForViewer,
 	openConnection,
 	presenceEvent,
+	SIGNED_OUT,
 	workspaceStreamEvent,
 	type OpenedConnection,
 	type StoredLastSeen,
 	type StreamItem
 } from './viewer-scope';
+
+/** tRPC's SSE headers, and `nosniff` (the app's hooks add it to everything else they serve). */
+const HUB_HEADERS = { ...SSE_HEADERS, 'X-Content-Type-Options': 'nosniff' };
 
 /** How long a workspace stays subscribed after its last stream closed: a quick return can resume. */
 const LINGER_MS = 15_000;
@@ -170,7 +174,7 @@ export class StreamHub {
 
 	/** Serves `GET /api/trpc/presence.connect`. Never throws: errors go on the wire, as tRPC sends them. */
 	async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-		res.writeHead(200, SSE_HEADERS);
+		res.writeHead(200, HUB_HEADERS);
 		res.write(this.#connected);
 		// Shutting down: end at once, the client's EventSource comes back (to another node).
 		if (this.#stopped) return void res.end();
@@ -178,7 +182,7 @@ export class StreamHub {
 		let identity: Identity;
 		let lastEventId: string | null;
 		try {
-			({ identity, lastEventId } = this.#authenticate(req));
+			({ identity, lastEventId } = await this.#authenticate(req));
 		} catch (error) {
 			const trpcError = getTRPCErrorFromUnknown(error);
 			this.#services.metrics.streamRefused(
@@ -204,6 +208,7 @@ export class StreamHub {
 			res,
 			workspaceId: identity.workspaceId,
 			userId: identity.userId,
+			sessionId: identity.sessionId,
 			openedAt: this.#seq,
 			limit: this.#services.config.STREAM_BUFFER_LIMIT_BYTES,
 			hub: this
@@ -238,7 +243,9 @@ export class StreamHub {
 		this.#close(stream, 'overflow');
 	}
 
-	#authenticate(req: IncomingMessage): { identity: Identity; lastEventId: string | null } {
+	async #authenticate(
+		req: IncomingMessage
+	): Promise<{ identity: Identity; lastEventId: string | null }> {
 		const url = new URL(req.url ?? '/', 'http://hub.invalid');
 		const params = url.searchParams.get('connectionParams');
 		const connectionParams = params ? parseConnectionParamsFromString(params) : null;
@@ -254,7 +261,7 @@ export class StreamHub {
 			sessionToken,
 			visitorToken: (Array.isArray(header) ? header[0] : header) ?? connectionParams?.visitorToken
 		});
-		const identity = personOf(ctx);
+		const identity = await personOf(ctx);
 		if (!identity) throw NO_PERSON();
 
 		// As tRPC does: the resume id from the header or query joins the input, then it is checked.
@@ -359,6 +366,10 @@ export class StreamHub {
 			if (owned) for (const stream of owned) targets.push(stream);
 		}
 		if (targets.length === 0) return;
+		if (event.type === 'session-revoked') {
+			for (const stream of targets) this.#signOut(stream, event.sessionIds);
+			return;
+		}
 		if (event.type === 'conversation') {
 			// A new conversation widens its participants' scopes: index them under the new people.
 			for (const stream of targets) {
@@ -388,6 +399,12 @@ export class StreamHub {
 		for (const [userId, at] of opened.storedLastSeen) ws.storedLastSeen.set(userId, at);
 		const pending = stream.pending ?? [];
 		stream.pending = null;
+		for (const { item } of pending) {
+			if (item.kind === 'event' && item.event.type === 'session-revoked') {
+				this.#signOut(stream, item.event.sessionIds);
+				if (stream.closed) return;
+			}
+		}
 
 		const texts: string[] = [];
 		const push = (seq: number, event: StreamEvent | null) => {
@@ -433,6 +450,12 @@ export class StreamHub {
 		if (!Number.isSafeInteger(from) || from < ws.since) return null;
 		const missed = this.#ring.after(from, this.#seq, ws.id);
 		return missed && { from, missed };
+	}
+
+	/** The stream's session was revoked: UNAUTHORIZED, which the client does not retry. */
+	#signOut(stream: HubStream, sessionIds: string[]): void {
+		if (stream.sessionId === undefined || !sessionIds.includes(stream.sessionId)) return;
+		this.#close(stream, 'error', new Frame(errorFrame(this.#options.errorShape(SIGNED_OUT()))));
 	}
 
 	#close(stream: HubStream, reason: StreamCloseReason, last?: Frame): void {

@@ -3,7 +3,13 @@ import type { Services } from '../services';
 import type { Identity } from '../trpc';
 import { STREAM_CAP_MESSAGE } from './caps';
 import { BoundedQueue } from './queue';
-import { itemForViewer, openConnection, type StreamItem } from './viewer-scope';
+import {
+	itemForViewer,
+	openConnection,
+	revokesSession,
+	SIGNED_OUT,
+	type StreamItem
+} from './viewer-scope';
 
 /**
  * One client's presence stream as a tRPC subscription (`presence.connect` in the router): what
@@ -85,6 +91,7 @@ export async function* presenceStream(
 		for (;;) {
 			const item = await queue.next();
 			if (item === null) break;
+			if (revokesSession(item, identity.sessionId)) throw SIGNED_OUT();
 			const out = itemForViewer(opened.scope, item, opened.storedLastSeen, opened.held);
 			if (!out) continue;
 			metrics.eventWritten(out.type, 1);

@@ -1,3 +1,4 @@
+import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import type { PresenceUpdate, StreamEvent } from '../../lib/events';
 import { viewerScopeOf } from '../db/conversations';
@@ -100,8 +101,23 @@ export function workspaceStreamEvent(event: WorkspaceEvent): StreamEvent | null 
 			};
 		case 'preview':
 			return { type: 'preview', userId: event.userId, at: event.at };
+		case 'session-revoked':
+			return null;
 	}
 }
+
+/** True when `event` signs out the session this stream was opened with: the stream must end. */
+export function revokesSession(item: StreamItem, sessionId: string | undefined): boolean {
+	return (
+		sessionId !== undefined &&
+		item.kind === 'event' &&
+		item.event.type === 'session-revoked' &&
+		item.event.sessionIds.includes(sessionId)
+	);
+}
+
+export const SIGNED_OUT = () =>
+	new TRPCError({ code: 'UNAUTHORIZED', message: 'This session was signed out: sign in again' });
 
 /** What reached a viewer's stream: a presence change or a workspace event. */
 export type StreamItem =

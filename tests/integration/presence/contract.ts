@@ -251,6 +251,24 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 			expect(events.of('u1').map((e) => e.isOnline)).toEqual([true, false]);
 		});
 
+		it('a person over their heartbeat limit is refused across all their connections; others are not', async () => {
+			const { engine, ws } = await setup();
+			// A day-long window: it does not turn between these calls.
+			const limit = { limit: 3, windowMs: 86_400_000 };
+			const a = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			const b = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			const other = await engine.connect({ workspaceId: ws, userId: 'u2' });
+			const answers = [
+				await engine.heartbeat(a.connectionId, 'u1', limit),
+				await engine.heartbeat(b.connectionId, 'u1', limit),
+				// An unknown id counts too: minting ids does not get around the limit.
+				await engine.heartbeat(`${ws}~${'z'.repeat(20)}`, 'u1', limit),
+				await engine.heartbeat(a.connectionId, 'u1', limit)
+			];
+			expect(answers).toEqual([true, true, false, 'limited']);
+			expect(await engine.heartbeat(other.connectionId, 'u2', limit)).toBe(true);
+		});
+
 		it('focus, blur and page emit; repeats do not', async () => {
 			const { engine, ws, events } = await setup();
 			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'v1' });

@@ -7,6 +7,7 @@ import { ThrottledLog, type PresenceLogger } from '../shared/logger';
 import { RepeatingTask } from '../shared/timer';
 import type {
 	CurrentPage,
+	HeartbeatLimit,
 	LastSeenStore,
 	PersonRef,
 	PresenceChange,
@@ -64,6 +65,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 	#lastSeen: LastSeenWriter;
 	#fanout: LocalFanout;
 	#connections = new Map<string, Connection>();
+	#heartbeats = new Map<string, { window: number; n: number }>();
 	#people = new Map<string, Person>();
 	#sweepTask: RepeatingTask;
 	/** People in their grace (a set, so a sweep does not walk everyone). */
@@ -127,7 +129,12 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		return { connectionId, change: this.#refresh(p) };
 	}
 
-	async heartbeat(connectionId: string, userId?: string): Promise<boolean> {
+	async heartbeat(
+		connectionId: string,
+		userId?: string,
+		limit?: HeartbeatLimit
+	): Promise<boolean | 'limited'> {
+		if (userId !== undefined && limit && !this.#takeHeartbeat(userId, limit)) return 'limited';
 		const connection = this.#connections.get(connectionId);
 		if (!connection) return false;
 		if (userId !== undefined && connection.userId !== userId) return false;
@@ -136,6 +143,18 @@ export class MemoryPresenceEngine implements PresenceEngine {
 			Date.now() + this.#timings.heartbeatTimeoutMs
 		);
 		return true;
+	}
+
+	/** Fixed windows per person, like the Redis backend's `rh:` counters. */
+	#takeHeartbeat(userId: string, { limit, windowMs }: HeartbeatLimit): boolean {
+		const window = Math.floor(Date.now() / windowMs);
+		const entry = this.#heartbeats.get(userId);
+		if (!entry || entry.window !== window) {
+			if (this.#heartbeats.size > 100_000) this.#heartbeats.clear();
+			this.#heartbeats.set(userId, { window, n: 1 });
+			return limit >= 1;
+		}
+		return ++entry.n <= limit;
 	}
 
 	async disconnect(connectionId: string): Promise<PresenceChange | null> {

@@ -1,4 +1,4 @@
-import type { PresenceChange } from '../types';
+import type { HeartbeatLimit, PresenceChange } from '../types';
 import type { RedisClient } from './client';
 import { decodeChange } from './codec';
 import { GLOBAL_SCRIPTS, WORKSPACE_SCRIPTS } from './scripts';
@@ -70,16 +70,20 @@ export class ScriptCaller {
 		workspaceId: string,
 		connectionId: string,
 		timeoutMs: number,
-		userId = ''
-	) {
+		userId = '',
+		limit?: HeartbeatLimit
+	): Promise<boolean | 'limited'> {
 		const reply = await this.#redis.presenceHeartbeat(
 			base,
 			workspaceId,
 			this.#summaryTtlMs,
 			connectionId,
 			timeoutMs,
-			userId
+			userId,
+			limit && userId ? limit.limit : 0,
+			limit?.windowMs ?? 0
 		);
+		if (reply === -1) return 'limited';
 		return reply === 1;
 	}
 

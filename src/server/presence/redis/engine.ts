@@ -8,6 +8,7 @@ import { ThrottledLog, type PresenceLogger } from '../shared/logger';
 import { RepeatingTask } from '../shared/timer';
 import type {
 	CurrentPage,
+	HeartbeatLimit,
 	LastSeenStore,
 	PersonRef,
 	PresenceChange,
@@ -193,7 +194,11 @@ export class RedisPresenceEngine implements PresenceEngine {
 		}
 	}
 
-	async heartbeat(connectionId: string, userId?: string): Promise<boolean> {
+	async heartbeat(
+		connectionId: string,
+		userId?: string,
+		limit?: HeartbeatLimit
+	): Promise<boolean | 'limited'> {
 		const ws = workspaceOfConnection(connectionId);
 		if (ws === null) return false;
 		const held = this.#held.get(connectionId);
@@ -204,9 +209,10 @@ export class RedisPresenceEngine implements PresenceEngine {
 				ws,
 				connectionId,
 				this.#timings.heartbeatTimeoutMs,
-				userId
+				userId,
+				limit
 			);
-			if (alive) return true;
+			if (alive) return alive;
 			// Unknown to Redis but its stream is open here: Redis lost it (restart, flush) before
 			// the lease tick noticed. The client is evidently alive: register it again now.
 			if (!held) return false;

@@ -198,9 +198,22 @@ end
 return { OUT, SEEN, NOW, deadline }
 `;
 
-/** heartbeat: ARGV[3..4] = conn, heartbeatTimeoutMs. Returns 1, or 0 when the connection is unknown. */
+/**
+ * heartbeat: ARGV[3..5] = conn, heartbeatTimeoutMs, expected owner ('' = any); ARGV[6..7] = the
+ * owner's rate limit (calls per window, 0 = none) and window (ms). The limit counts the caller's
+ * attempts in \`rh:<user>:<window>\`, in the same round trip; nothing else is written for an
+ * unknown connection or someone else's. Returns 1, 0 when the connection is unknown or not the
+ * expected owner's, -1 when the caller is over the limit (nothing extended).
+ */
 const HEARTBEAT = `
 local conn, hb, expected = ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local limit, window = tonumber(ARGV[6] or '0'), tonumber(ARGV[7] or '0')
+if limit > 0 and expected ~= '' then
+  local rk = BASE .. 'rh:' .. expected .. ':' .. math.floor(NOW / window)
+  local n = redis.call('INCR', rk)
+  if n == 1 then redis.call('PEXPIRE', rk, window) end
+  if n > limit then return -1 end
+end
 local user = redis.call('HGET', BASE .. 'c:' .. conn, 'u')
 if not user then return 0 end
 if expected ~= '' and user ~= expected then return 0 end
