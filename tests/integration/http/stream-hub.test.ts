@@ -97,6 +97,28 @@ describe('the stream hub with the stock tRPC client', () => {
 		stream.unsubscribe();
 	});
 
+	it('signing out ends the streams of that session with UNAUTHORIZED, not the others', async () => {
+		const agent = ws.agents[0]!;
+		const signedOut = createClient({
+			url: node.trpcUrl,
+			auth: { agentCookie: await loginAgent(node.trpcUrl, agent.email, agent.password) }
+		});
+		const other = createClient({
+			url: node.trpcUrl,
+			auth: { agentCookie: await loginAgent(node.trpcUrl, agent.email, agent.password) }
+		});
+		const ending = subscribe(signedOut);
+		const staying = subscribe(other);
+		await eventually(() => ending.seen[0] && staying.seen[0]);
+		await signedOut.auth.logout.mutate();
+		const error = await eventually(() => ending.outcome.error);
+		expect((error as TRPCClientError<never>).data).toMatchObject({ code: 'UNAUTHORIZED' });
+		await new Promise((r) => setTimeout(r, 300));
+		expect(staying.outcome).toEqual({ error: null, completed: false });
+		ending.unsubscribe();
+		staying.unsubscribe();
+	});
+
 	it('TOO_MANY_REQUESTS past STREAM_LIMIT_PER_PERSON; a closed stream frees its place', async () => {
 		const first = subscribe(visitorClient(1));
 		const second = subscribe(visitorClient(1));
