@@ -54,6 +54,11 @@ export type StreamEvent =
 	 */
 	| { type: 'resumed'; connectionId: string; heartbeatIntervalMs: number }
 	| ({ type: 'presence' } & PresenceUpdate)
+	/**
+	 * The server may have missed events meant for this stream (Redis was away, a publish failed):
+	 * refetch what is shown (lists, the open conversation). Presence itself converges by deltas.
+	 */
+	| { type: 'resync' }
 	| { type: 'message'; conversationId: string; message: ChatMessage }
 	| { type: 'read'; conversationId: string; readerId: string; at: string }
 	/** A visitor sent a new page preview: fetch it with `presence.previewImage`. */

@@ -91,6 +91,8 @@ export class VisitorChat {
 		});
 		// Each (re)connection: catch up on what may have been missed while away.
 		this.connection.on('ready', () => void this.refresh());
+		// The server may have missed events meant for this visitor (Redis was away).
+		this.connection.on('resync', () => void this.refresh());
 	}
 
 	get messages() {

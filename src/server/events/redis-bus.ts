@@ -3,9 +3,19 @@ import { subscribeWithin } from '../redis/clients';
 import { ListenerSet } from './listeners';
 import type { EventBus, WorkspaceEvent } from './types';
 
+/** How often a publish that failed is followed up with a `resync` while Redis stays away. */
+const OWED_RETRY_MS = 1000;
+
 /**
  * Workspace events over Redis pub/sub. Shares the node's one subscriber connection with the
  * presence engine (its channels differ); a channel is subscribed while a local listener exists.
+ *
+ * Pub/sub forgets what it could not deliver, so two kinds of gap are made visible to listeners
+ * as a `resync` event (their clients refetch what they show):
+ * - this node's subscriber reconnected: everything published meanwhile is lost for every
+ *   workspace it listens to (`everyone`);
+ * - a publish from this node failed: the event's recipients are owed a `resync`, published as
+ *   soon as Redis takes it (so it reaches every node).
  */
 export class RedisEventBus implements EventBus {
 	#publisher: RedisClient;
@@ -13,6 +23,11 @@ export class RedisEventBus implements EventBus {
 	#prefix: string;
 	#listeners: ListenerSet<WorkspaceEvent>;
 	#subscribeWaitMs: number;
+	#subscriberWasReady: boolean;
+	/** Workspace -> recipients of events whose publish failed. */
+	#owed = new Map<string, Set<string>>();
+	#owedTimer: ReturnType<typeof setTimeout> | null = null;
+	#closed = false;
 	#onMessage = (channel: string, payload: string) => {
 		const workspaceId = this.#workspaceOf(channel);
 		if (workspaceId === null) return;
@@ -43,7 +58,30 @@ export class RedisEventBus implements EventBus {
 			}
 		});
 		this.#subscriber.on('message', this.#onMessage);
+		this.#subscriberWasReady = this.#subscriber.status === 'ready';
+		this.#subscriber.on('ready', this.#onSubscriberReady);
+		this.#publisher.on('ready', this.#payOwed);
 	}
+
+	#onSubscriberReady = (): void => {
+		if (!this.#subscriberWasReady) {
+			this.#subscriberWasReady = true;
+			return;
+		}
+		// A SUBSCRIBE that failed while Redis was away is not in ioredis's own resubscribe list.
+		const workspaces = this.#listeners.keys();
+		if (workspaces.length === 0) return;
+		this.#subscriber.subscribe(...workspaces.map((ws) => this.#channel(ws))).then(
+			() => {
+				for (const ws of workspaces) {
+					this.#listeners.emit(ws, { type: 'resync', recipients: [], everyone: true });
+				}
+			},
+			() => {
+				// Away again: the next 'ready' tries again.
+			}
+		);
+	};
 
 	#channel(workspaceId: string): string {
 		return `${this.#prefix}{${workspaceId}}:events`;
@@ -56,14 +94,49 @@ export class RedisEventBus implements EventBus {
 	}
 
 	async publish(workspaceId: string, event: WorkspaceEvent): Promise<void> {
-		await this.#publisher.publish(this.#channel(workspaceId), JSON.stringify(event));
+		try {
+			await this.#publisher.publish(this.#channel(workspaceId), JSON.stringify(event));
+		} catch (error) {
+			this.#owe(workspaceId, event.recipients);
+			throw error;
+		}
 	}
+
+	#owe(workspaceId: string, recipients: readonly string[]) {
+		let owed = this.#owed.get(workspaceId);
+		if (!owed) this.#owed.set(workspaceId, (owed = new Set()));
+		for (const userId of recipients) owed.add(userId);
+		this.#owedTimer ??= setTimeout(this.#payOwed, OWED_RETRY_MS);
+		this.#owedTimer.unref?.();
+	}
+
+	#payOwed = (): void => {
+		if (this.#owedTimer) clearTimeout(this.#owedTimer);
+		this.#owedTimer = null;
+		if (this.#closed) return;
+		const owed = [...this.#owed];
+		this.#owed.clear();
+		for (const [ws, recipients] of owed) {
+			const resync: WorkspaceEvent = {
+				type: 'resync',
+				recipients: [...recipients],
+				everyone: false
+			};
+			this.#publisher
+				.publish(this.#channel(ws), JSON.stringify(resync))
+				.catch(() => this.#owe(ws, resync.recipients));
+		}
+	};
 
 	listen(workspaceId: string, listener: (event: WorkspaceEvent) => void, signal: AbortSignal) {
 		return this.#listeners.add(workspaceId, listener, signal);
 	}
 
 	async close(): Promise<void> {
+		this.#closed = true;
+		if (this.#owedTimer) clearTimeout(this.#owedTimer);
 		this.#subscriber.off('message', this.#onMessage);
+		this.#subscriber.off('ready', this.#onSubscriberReady);
+		this.#publisher.off('ready', this.#payOwed);
 	}
 }

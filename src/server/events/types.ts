@@ -14,7 +14,12 @@ export type WorkspaceEvent =
 	 * Agent sessions revoked (logout, logout everywhere): every stream opened with one of
 	 * `sessionIds` ends with UNAUTHORIZED; nodes drop them from their session cache.
 	 */
-	| { type: 'session-revoked'; recipients: string[]; sessionIds: string[] };
+	| { type: 'session-revoked'; recipients: string[]; sessionIds: string[] }
+	/**
+	 * Streams may have missed events (a publish failed, a node's subscriber reconnected): their
+	 * clients refetch what they show. `everyone`: every stream of the workspace, else `recipients`.
+	 */
+	| { type: 'resync'; recipients: string[]; everyone: boolean };
 
 export type SessionRevokedEvent = Extract<WorkspaceEvent, { type: 'session-revoked' }>;
 

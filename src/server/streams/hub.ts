@@ -360,8 +360,13 @@ export class StreamHub {
 	#onEvent(ws: WorkspaceStreams, event: WorkspaceEvent): void {
 		const seq = this.#arrive(ws, { kind: 'event', event });
 		const arrived = performance.now();
+		if (event.type === 'resync') {
+			// Something never reached this node's ring: no resume may skip over it.
+			ws.since = seq;
+		}
+		const everyone = event.type === 'resync' && event.everyone;
 		const targets: HubStream[] = [];
-		for (const userId of event.recipients) {
+		for (const userId of everyone ? ws.owners.keys() : event.recipients) {
 			const owned = ws.owners.get(userId);
 			if (owned) for (const stream of owned) targets.push(stream);
 		}

@@ -42,7 +42,7 @@ export class ViewerScope {
 	}
 
 	receives(event: WorkspaceEvent): boolean {
-		return event.recipients.includes(this.userId);
+		return (event.type === 'resync' && event.everyone) || event.recipients.includes(this.userId);
 	}
 
 	/**
@@ -103,6 +103,8 @@ export function workspaceStreamEvent(event: WorkspaceEvent): StreamEvent | null 
 			return { type: 'preview', userId: event.userId, at: event.at };
 		case 'session-revoked':
 			return null;
+		case 'resync':
+			return { type: 'resync' };
 	}
 }
 
