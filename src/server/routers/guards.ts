@@ -44,6 +44,7 @@ export async function requireOwnConnection(ctx: Caller, connectionId: string) {
 export async function rateLimit(ctx: Context, action: keyof Limits, who: string) {
 	const rule = ctx.services.limits[action];
 	if (!(await ctx.services.limiter.take(`${action}:${who}`, rule))) {
+		ctx.services.metrics.rateLimitRefused(action);
 		throw new TRPCError({
 			code: 'TOO_MANY_REQUESTS',
 			message: `Too many ${action} calls: at most ${rule.limit} per ${rule.windowMs / 1000} s`
