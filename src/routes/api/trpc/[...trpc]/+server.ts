@@ -15,10 +15,16 @@ const handler: RequestHandler = async (event) => {
 				req,
 				resHeaders,
 				info,
-				clientAddress: event.getClientAddress()
+				clientAddress: event.getClientAddress(),
+				requestId: event.locals.requestId
 			}),
 		onError: ({ error, path }) => {
-			if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[trpc] ${path}:`, error);
+			if (error.code === 'INTERNAL_SERVER_ERROR') {
+				services.logger.error(
+					{ err: error, path, requestId: event.locals.requestId },
+					'[trpc] internal error'
+				);
+			}
 		}
 	});
 };
