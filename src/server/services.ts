@@ -131,7 +131,9 @@ export async function startServices(config: Config, options: StartOptions = {}):
 			keyPrefix: config.REDIS_KEY_PREFIX,
 			logger
 		});
-		previews = new RedisPreviewStore(redis, config.REDIS_KEY_PREFIX);
+		previews = new RedisPreviewStore(redis, config.REDIS_KEY_PREFIX, () =>
+			metrics.redisError('preview_get')
+		);
 		limiter = new RedisRateLimiter(redis, config.REDIS_KEY_PREFIX, () =>
 			metrics.redisError('rate_limit')
 		);
