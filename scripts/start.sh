@@ -12,6 +12,7 @@ ensure_postgres || echo "==> no PostgreSQL on localhost: the embedded Postgres w
 echo "==> building"
 npm run build --silent
 export SEED_DEMO="${SEED_DEMO:-true}"
+export LOG_FORMAT="${LOG_FORMAT:-pretty}" # one human line per log record (JSON is the default)
 export PORT="${PORT:-3000}"
 echo "==> serving on http://localhost:${PORT} (inbox: /inbox, demo shop: /demo)"
 exec node scripts/serve.js

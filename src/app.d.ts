@@ -6,6 +6,8 @@ declare global {
 		interface Locals {
 			/** The signed-in agent, from the session cookie; null when there is none or it is invalid. */
 			agent: Identity | null;
+			/** This request's id in logs and the `x-request-id` response header (the caller's, if sent). */
+			requestId: string;
 		}
 	}
 }

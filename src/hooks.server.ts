@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Handle, ServerInit } from '@sveltejs/kit';
 import { SESSION_COOKIE } from '$lib/protocol';
 import { getServices } from '$server/services';
@@ -12,7 +13,9 @@ export const init: ServerInit = async () => {
 	// adapter-node closes the HTTP server on SIGTERM/SIGINT, which waits for open streams: end them
 	// first (their connections get the grace) so clients reconnect to another node at once.
 	const stop = () => {
-		void services.close().catch((error: unknown) => console.error('[shutdown]', error));
+		void services
+			.close()
+			.catch((error: unknown) => services.logger.error({ err: error }, '[shutdown] failed'));
 	};
 	process.once('SIGTERM', stop);
 	process.once('SIGINT', stop);
@@ -48,16 +51,42 @@ function secure(response: Response, pathname: string): Response {
 	return response;
 }
 
+/** A caller's own request id is kept (to follow a request across services), if it looks like one. */
+const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 export const handle: Handle = async ({ event, resolve }) => {
+	const offered = event.request.headers.get('x-request-id');
+	event.locals.requestId = offered && REQUEST_ID.test(offered) ? offered : randomUUID();
+	const startedAt = performance.now();
 	const pathname = event.url.pathname;
-	if (pathname.startsWith('/api/')) return secure(await resolve(event), pathname);
 	const services = await getServices();
-	// Pages only use this to choose between the inbox and the login page; the inbox's own load
-	// checks again through the API. A session that cannot be checked (Postgres away) counts as
-	// none here rather than failing the page.
-	event.locals.agent = await agentFromToken(
-		services,
-		event.cookies.get(SESSION_COOKIE) ?? null
-	).catch(() => null);
-	return secure(await resolve(event), pathname);
+	if (!pathname.startsWith('/api/')) {
+		// Pages only use this to choose between the inbox and the login page; the inbox's own load
+		// checks again through the API. A session that cannot be checked (Postgres away) counts as
+		// none here rather than failing the page.
+		event.locals.agent = await agentFromToken(
+			services,
+			event.cookies.get(SESSION_COOKIE) ?? null
+		).catch(() => null);
+	}
+	const response = secure(await resolve(event), pathname);
+	// Debug only: heartbeats make this several lines per client per minute. For a stream the
+	// time is until its headers, not its life.
+	services.logger.debug(
+		{
+			requestId: event.locals.requestId,
+			method: event.request.method,
+			path: pathname,
+			status: response.status,
+			ms: Math.round(performance.now() - startedAt)
+		},
+		'[http] request'
+	);
+	// Header may be immutable (a fetch Response passed through): the id is then only in the logs.
+	try {
+		response.headers.set('x-request-id', event.locals.requestId);
+	} catch {
+		// immutable headers
+	}
+	return response;
 };

@@ -100,7 +100,21 @@ const schema = z.object({
 	/** Seeds the demo workspace at start-up (idempotent). */
 	SEED_DEMO: flag(false),
 	/** Session cookie gets `Secure` (set when served over HTTPS). */
-	COOKIE_SECURE: flag(false)
+	COOKIE_SECURE: flag(false),
+	/** Least severe log level written (pino's names; `silent` writes nothing). */
+	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+	/** `json` (one object per line, for log shippers) or `pretty` (one human line; `npm start`). */
+	LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+	/** This node's name in logs and in its lease key; default `<hostname>-<pid>`. */
+	NODE_ID: z
+		.string()
+		.regex(/^[A-Za-z0-9_.-]{1,64}$/)
+		.optional(),
+	/**
+	 * When set, /metrics answers only `Authorization: Bearer <token>` (401 otherwise); unset, it
+	 * is open (the demo). At least 16 characters: it guards process and traffic figures.
+	 */
+	METRICS_TOKEN: z.string().min(16).optional()
 });
 
 export type Config = z.infer<typeof schema>;

@@ -12,6 +12,8 @@ export interface ContextInnerOptions {
 	setCookie?: (serialized: string) => void;
 	/** Client address, for rate limits. */
 	clientKey?: string;
+	/** The HTTP request's id: every line the procedure logs through `ctx.log` carries it. */
+	requestId?: string;
 }
 
 /** What every procedure sees. Built without HTTP in tests (`createContextInner`). */
@@ -22,6 +24,9 @@ export function createContextInner(options: ContextInnerOptions) {
 		sessionToken: options.sessionToken ?? null,
 		visitorToken: options.visitorToken ?? null,
 		clientKey: options.clientKey ?? 'local',
+		log: options.requestId
+			? services.logger.child({ requestId: options.requestId })
+			: services.logger,
 		setSession(token: string | null) {
 			options.setCookie?.(
 				serializeSessionCookie(token, {
@@ -43,6 +48,7 @@ export function createHttpContext(
 		resHeaders: Headers;
 		info: { connectionParams: Record<string, string | undefined> | null };
 		clientAddress?: string;
+		requestId?: string;
 	}
 ): Context {
 	const fromParams = opts.info.connectionParams?.visitorToken;
@@ -51,6 +57,7 @@ export function createHttpContext(
 		sessionToken: readCookie(opts.req.headers.get('cookie'), SESSION_COOKIE),
 		visitorToken: opts.req.headers.get(VISITOR_TOKEN_HEADER) ?? fromParams ?? null,
 		setCookie: (cookie) => opts.resHeaders.append('set-cookie', cookie),
-		clientKey: opts.clientAddress
+		clientKey: opts.clientAddress,
+		requestId: opts.requestId
 	});
 }

@@ -18,7 +18,8 @@ import {
 	type Limits,
 	type RateLimiter
 } from './limits/rate-limiter';
-import { Metrics } from './metrics';
+import { consoleLike, createLogger, defaultNodeId, type ConsoleLogger, type Logger } from './log';
+import { Metrics, sqlOperation } from './metrics';
 import { StreamCaps } from './streams/caps';
 import { MemoryPreviewStore, RedisPreviewStore, type PreviewStore } from './previews/store';
 import type { RedisClient } from './presence/redis/client';
@@ -47,6 +48,8 @@ export interface Services {
 	streamCaps: StreamCaps;
 	/** Agent sessions: checked on every agent call (cached), revoked by logout. */
 	sessions: SessionRegistry;
+	/** Structured log; every line names this node and its lease incarnation. */
+	logger: Logger;
 	/** The command client (one Redis or a Cluster), or null when the single-process backend is in use. */
 	redis: RedisClient | null;
 	/** Aborted when the node shuts down: every stream ends so its client reconnects to another node. */
@@ -65,12 +68,29 @@ export function timingsFrom(config: Config): PresenceTimings {
 }
 
 export interface StartOptions {
-	logger?: Pick<Console, 'info' | 'warn' | 'error'>;
+	/** Where log lines go instead of stdout: one formatted line per call at its level (tests). */
+	logger?: ConsoleLogger;
 }
 
 export async function startServices(config: Config, options: StartOptions = {}): Promise<Services> {
-	const logger = options.logger ?? console;
-	const database = await connectConfiguredDatabase(config, { logger });
+	const nodeId = config.NODE_ID ?? defaultNodeId();
+	// The engine is built after the logger; until then (and on the single-process backend) lines
+	// carry the node id alone.
+	let incarnation: () => string | undefined = () => undefined;
+	const log = createLogger({
+		level: config.LOG_LEVEL,
+		format: config.LOG_FORMAT,
+		nodeId,
+		incarnation: () => incarnation(),
+		destination: options.logger
+	});
+	const logger = consoleLike(log);
+	const limits = limitsFor(config.PRESENCE_HEARTBEAT_INTERVAL_MS);
+	const metrics = new Metrics({ rateLimits: Object.keys(limits) });
+	const database = await connectConfiguredDatabase(config, {
+		logger,
+		onQueryError: (sql) => metrics.postgresError(sqlOperation(sql))
+	});
 	logger.info(`[db] postgres: ${database.describe}${database.embedded ? ' (embedded)' : ''}`);
 	if (config.MIGRATE_ON_START) {
 		const applied = await migrateToLatest(database.db);
@@ -100,35 +120,44 @@ export async function startServices(config: Config, options: StartOptions = {}):
 			subscriber.disconnect();
 			throw error;
 		}
-		presence = new RedisPresenceEngine({
+		const engine = new RedisPresenceEngine({
 			redis,
 			subscriber,
 			keyPrefix: config.REDIS_KEY_PREFIX,
 			timings,
 			lastSeen,
+			nodeId,
 			logger
 		});
+		incarnation = () => engine.holderId;
+		presence = engine;
 		events = new RedisEventBus({
 			publisher: redis,
 			subscriber,
-			keyPrefix: config.REDIS_KEY_PREFIX
+			keyPrefix: config.REDIS_KEY_PREFIX,
+			logger
 		});
-		previews = new RedisPreviewStore(redis, config.REDIS_KEY_PREFIX);
-		limiter = new RedisRateLimiter(redis, config.REDIS_KEY_PREFIX);
+		previews = new RedisPreviewStore(redis, config.REDIS_KEY_PREFIX, () =>
+			metrics.redisError('preview_get')
+		);
+		limiter = new RedisRateLimiter(redis, config.REDIS_KEY_PREFIX, () =>
+			metrics.redisError('rate_limit')
+		);
 		logger.info(`[presence] redis backend at ${redisTarget.describe}`);
 	} else {
 		presence = new MemoryPresenceEngine({ timings, lastSeen, logger });
-		events = new MemoryEventBus();
+		events = new MemoryEventBus(logger);
 		previews = new MemoryPreviewStore();
 		limiter = new MemoryRateLimiter();
 		logger.info(
 			`[presence] no REDIS_URL and no Redis at ${config.LOCAL_REDIS_URL}: using the single-process presence backend (one node only)`
 		);
 	}
+	metrics.observeEngine(presence);
 	await presence.start();
 
 	const shutdown = new AbortController();
-	const sessions = new SessionRegistry({ db: database.db, events });
+	const sessions = new SessionRegistry({ db: database.db, events, logger });
 	return {
 		config,
 		db: database.db,
@@ -136,8 +165,9 @@ export async function startServices(config: Config, options: StartOptions = {}):
 		events,
 		previews,
 		limiter,
-		limits: limitsFor(config.PRESENCE_HEARTBEAT_INTERVAL_MS),
-		metrics: new Metrics(),
+		limits,
+		metrics,
+		logger: log,
 		streamCaps: new StreamCaps({
 			perPerson: config.STREAM_LIMIT_PER_PERSON,
 			perAddress: config.STREAM_LIMIT_PER_ADDRESS

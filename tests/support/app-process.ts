@@ -82,7 +82,11 @@ export async function startAppNode(env: Record<string, string>): Promise<AppNode
 			await exited;
 		},
 		async metric(name: string) {
-			const text = await (await fetch(`${url}/metrics`)).text();
+			// A node started with METRICS_TOKEN answers /metrics only with it.
+			const headers: Record<string, string> = env.METRICS_TOKEN
+				? { authorization: `Bearer ${env.METRICS_TOKEN}` }
+				: {};
+			const text = await (await fetch(`${url}/metrics`, { headers })).text();
 			const line = text.split('\n').find((l) => l.startsWith(`${name} `));
 			if (!line) throw new Error(`No metric ${name} in:\n${text}`);
 			return Number(line.split(' ')[1]);

@@ -1,3 +1,4 @@
+import { request as httpRequest, type ClientRequest } from 'node:http';
 import type { StreamEvent } from '../../src/lib/events';
 import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../src/lib/protocol';
 import { Waiters } from './waiters';
@@ -18,40 +19,46 @@ export interface WireEvent {
 export class RawStream {
 	readonly events: WireEvent[] = [];
 	readonly status: Promise<number>;
-	#controller = new AbortController();
+	#request: ClientRequest | null = null;
 	#waiters = new Waiters<WireEvent>();
 	ended = false;
 
-	constructor(url: string, headers: Record<string, string>) {
-		this.status = this.#read(url, headers);
-		this.status.catch(() => {});
-	}
-
-	async #read(url: string, headers: Record<string, string>): Promise<number> {
-		const response = await fetch(url, {
-			headers: { accept: 'text/event-stream', ...headers },
-			signal: this.#controller.signal
-		});
-		void (async () => {
-			const decoder = new TextDecoder();
-			let buffer = '';
-			try {
-				for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-					buffer += decoder.decode(chunk, { stream: true });
-					let end: number;
-					while ((end = buffer.indexOf('\n\n')) >= 0) {
-						const block = buffer.slice(0, end);
-						buffer = buffer.slice(end + 2);
-						if (block.trim()) this.#push(block);
-					}
+	/** `socketPath`: dial a Unix socket instead of the URL's host (the URL gives the path). */
+	constructor(url: string, headers: Record<string, string>, options: { socketPath?: string } = {}) {
+		this.status = new Promise((resolve, reject) => {
+			const target = new URL(url);
+			const request = httpRequest(
+				{
+					socketPath: options.socketPath,
+					host: options.socketPath ? undefined : target.hostname,
+					port: options.socketPath ? undefined : target.port,
+					path: target.pathname + target.search,
+					headers: { accept: 'text/event-stream', ...headers }
+				},
+				(response) => {
+					resolve(response.statusCode ?? 0);
+					const decoder = new TextDecoder();
+					let buffer = '';
+					response.on('data', (chunk: Buffer) => {
+						buffer += decoder.decode(chunk, { stream: true });
+						let end: number;
+						while ((end = buffer.indexOf('\n\n')) >= 0) {
+							const block = buffer.slice(0, end);
+							buffer = buffer.slice(end + 2);
+							if (block.trim()) this.#push(block);
+						}
+					});
+					response.on('close', () => (this.ended = true));
 				}
-			} catch {
-				// Aborted by close().
-			} finally {
+			);
+			request.on('error', (error) => {
 				this.ended = true;
-			}
-		})();
-		return response.status;
+				reject(error);
+			});
+			request.end();
+			this.#request = request;
+		});
+		this.status.catch(() => {});
 	}
 
 	#push(block: string) {
@@ -89,7 +96,7 @@ export class RawStream {
 	}
 
 	close() {
-		this.#controller.abort();
+		this.#request?.destroy();
 	}
 }
 

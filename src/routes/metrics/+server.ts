@@ -1,11 +1,16 @@
 import { getServices } from '$server/services';
-import { renderMetrics } from '$server/metrics';
+import { metricsAuthorized } from '$server/metrics';
 import type { RequestHandler } from './$types';
 
-/** Prometheus text (DESIGN section 7). */
-export const GET: RequestHandler = async () => {
+/** Prometheus text (DESIGN section 7); with METRICS_TOKEN set, only for `Bearer <token>`. */
+export const GET: RequestHandler = async ({ request }) => {
 	const services = await getServices();
-	return new Response(await renderMetrics(services), {
-		headers: { 'content-type': 'text/plain; version=0.0.4' }
-	});
+	if (!metricsAuthorized(request.headers.get('authorization'), services.config.METRICS_TOKEN)) {
+		return new Response('Unauthorized\n', {
+			status: 401,
+			headers: { 'www-authenticate': 'Bearer realm="metrics"', 'content-type': 'text/plain' }
+		});
+	}
+	const { text, contentType } = await services.metrics.render();
+	return new Response(text, { headers: { 'content-type': contentType } });
 };

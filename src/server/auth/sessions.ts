@@ -24,6 +24,8 @@ export interface SessionRegistryOptions {
 	freshMs?: number;
 	/** Past `freshMs`, still trusted when Postgres cannot be reached, up to this age. */
 	staleMs?: number;
+	/** Where warnings go (the services' logger). */
+	logger?: Pick<Console, 'warn'>;
 }
 
 interface Verified {
@@ -43,9 +45,11 @@ export class SessionRegistry {
 	#watching = new Map<string, { controller: AbortController; ready: Promise<void> }>();
 	#inflight = new Map<string, Promise<boolean>>();
 	#timer: ReturnType<typeof setInterval>;
+	#logger: Pick<Console, 'warn'>;
 
 	constructor(options: SessionRegistryOptions) {
 		this.#db = options.db;
+		this.#logger = options.logger ?? console;
 		this.#events = options.events;
 		this.#freshMs = options.freshMs ?? 30_000;
 		this.#staleMs = options.staleMs ?? 10 * 60_000;
@@ -159,7 +163,7 @@ export class SessionRegistry {
 			await this.#events.publish(identity.workspaceId, event);
 		} catch (error) {
 			// Revoked in Postgres already: other nodes refuse it once their cache entry is older than freshMs.
-			console.warn('[sessions] publishing a revocation failed:', (error as Error).message);
+			this.#logger.warn('[sessions] publishing a revocation failed:', (error as Error).message);
 		}
 		return revoked;
 	}

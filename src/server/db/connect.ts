@@ -27,6 +27,8 @@ export interface ConnectOptions {
 	embeddedDir: string;
 	embeddedPort: number;
 	logger?: Pick<Console, 'info' | 'warn'>;
+	/** Called with the SQL of every query that fails (metrics). */
+	onQueryError?: (sql: string, error: unknown) => void;
 }
 
 /** `connectDatabase` with the configured URL, local probe and embedded settings. */
@@ -35,14 +37,15 @@ export function connectConfiguredDatabase(
 		Config,
 		'DATABASE_URL' | 'LOCAL_DATABASE_URL' | 'EMBEDDED_PG_DIR' | 'EMBEDDED_PG_PORT'
 	>,
-	options: { logger?: Pick<Console, 'info' | 'warn'> } = {}
+	options: Pick<ConnectOptions, 'logger' | 'onQueryError'> = {}
 ): Promise<DatabaseHandle> {
 	return connectDatabase({
 		databaseUrl: config.DATABASE_URL,
 		localUrl: config.LOCAL_DATABASE_URL,
 		embeddedDir: config.EMBEDDED_PG_DIR,
 		embeddedPort: config.EMBEDDED_PG_PORT,
-		logger: options.logger
+		logger: options.logger,
+		onQueryError: options.onQueryError
 	});
 }
 
@@ -53,33 +56,48 @@ export function connectConfiguredDatabase(
  * pool drops the broken client and opens a new one on the next query. Connects give up after
  * `connectTimeoutMs`, so calls fail fast (a 503) while Postgres is unreachable instead of hanging.
  */
-export function createPool(connectionString: string, max = 10, connectTimeoutMs = 3000): pg.Pool {
+export function createPool(
+	connectionString: string,
+	max = 10,
+	connectTimeoutMs = 3000,
+	logger: Pick<Console, 'warn'> = console
+): pg.Pool {
 	const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: connectTimeoutMs });
 	let lastLog = 0;
 	const log = (error: Error) => {
 		const now = Date.now();
 		if (now - lastLog < 5000) return;
 		lastLog = now;
-		console.warn(`[db] postgres connection lost (${error.message}); reconnecting on demand`);
+		logger.warn(`[db] postgres connection lost (${error.message}); reconnecting on demand`);
 	};
 	pool.on('error', log);
 	pool.on('connect', (client) => client.on('error', log));
 	return pool;
 }
 
-export function createKysely(connectionString: string, max = 10): Kysely<Database> {
+export function createKysely(
+	connectionString: string,
+	max = 10,
+	onQueryError?: ConnectOptions['onQueryError'],
+	logger?: Pick<Console, 'warn'>
+): Kysely<Database> {
 	return new Kysely<Database>({
-		dialect: new PostgresDialect({ pool: createPool(connectionString, max) })
+		dialect: new PostgresDialect({ pool: createPool(connectionString, max, 3000, logger) }),
+		log: onQueryError
+			? (event) => {
+					if (event.level === 'error') onQueryError(event.query.sql, event.error);
+				}
+			: undefined
 	});
 }
 
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
 	const logger = options.logger ?? console;
 	if (options.databaseUrl) {
-		return fromUrl(options.databaseUrl, false);
+		return fromUrl(options.databaseUrl, false, options);
 	}
 	if (await ensureDatabase(options.localUrl, 1500)) {
-		return fromUrl(options.localUrl, false);
+		return fromUrl(options.localUrl, false, options);
 	}
 	logger.info(
 		`[db] no DATABASE_URL and nothing answering at ${mask(options.localUrl)}: starting the embedded Postgres in ${options.embeddedDir}`
@@ -87,8 +105,13 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
 	return startEmbedded(options);
 }
 
-function fromUrl(url: string, embedded: boolean, onClose?: () => Promise<void>): DatabaseHandle {
-	const db = createKysely(url);
+function fromUrl(
+	url: string,
+	embedded: boolean,
+	options: Pick<ConnectOptions, 'onQueryError' | 'logger'>,
+	onClose?: () => Promise<void>
+): DatabaseHandle {
+	const db = createKysely(url, 10, options.onQueryError, options.logger);
 	return {
 		db,
 		describe: mask(url),
@@ -158,7 +181,7 @@ async function startEmbedded(options: ConnectOptions): Promise<DatabaseHandle> {
 			`The embedded Postgres started but does not answer on port ${options.embeddedPort}`
 		);
 	}
-	return fromUrl(url, true, () => server.stop());
+	return fromUrl(url, true, options, () => server.stop());
 }
 
 function mask(url: string): string {

@@ -9,12 +9,19 @@ export class ListenerSet<T> {
 	#ready = new Map<string, Promise<void>>();
 	#onFirst: (key: string) => Promise<void> | void;
 	#onLast: (key: string) => void;
+	#onError: (error: unknown) => void;
 
 	constructor(
-		hooks: { onFirst?: (key: string) => Promise<void> | void; onLast?: (key: string) => void } = {}
+		hooks: {
+			onFirst?: (key: string) => Promise<void> | void;
+			onLast?: (key: string) => void;
+			onError?: (error: unknown) => void;
+		} = {}
 	) {
 		this.#onFirst = hooks.onFirst ?? (() => {});
 		this.#onLast = hooks.onLast ?? (() => {});
+		this.#onError =
+			hooks.onError ?? ((error) => console.error('[events] a listener threw:', error));
 	}
 
 	add(key: string, listener: (value: T) => void, signal: AbortSignal): Promise<void> {
@@ -45,7 +52,7 @@ export class ListenerSet<T> {
 			try {
 				listener(value);
 			} catch (error) {
-				console.error('[events] a listener threw:', error);
+				this.#onError(error);
 			}
 		}
 	}

@@ -1,9 +1,16 @@
+import type { ConsoleLogger } from '../log';
 import { ListenerSet } from './listeners';
 import type { EventBus, WorkspaceEvent } from './types';
 
 /** The single-process bus (embedded default): delivery is a function call. */
 export class MemoryEventBus implements EventBus {
-	#listeners = new ListenerSet<WorkspaceEvent>();
+	#listeners: ListenerSet<WorkspaceEvent>;
+
+	constructor(logger: Pick<ConsoleLogger, 'error'> = console) {
+		this.#listeners = new ListenerSet({
+			onError: (error) => logger.error('[events] a listener threw:', error)
+		});
+	}
 
 	async publish(workspaceId: string, event: WorkspaceEvent): Promise<void> {
 		this.#listeners.emit(workspaceId, event);

@@ -6,7 +6,7 @@ import type { WorkspaceEvent } from './types';
  * write (the message or preview is stored; streams resync on reconnect): it is counted and logged.
  */
 export async function publishEvent(
-	services: Pick<Services, 'events' | 'metrics'>,
+	services: Pick<Services, 'events' | 'metrics' | 'logger'>,
 	workspaceId: string,
 	event: WorkspaceEvent
 ): Promise<void> {
@@ -15,6 +15,9 @@ export async function publishEvent(
 		services.metrics.eventPublished();
 	} catch (error) {
 		services.metrics.redisError(`publish ${event.type}`);
-		console.warn(`[events] publishing ${event.type} failed:`, (error as Error).message);
+		services.logger.warn(
+			{ err: error, type: event.type, workspaceId },
+			'[events] publishing failed'
+		);
 	}
 }

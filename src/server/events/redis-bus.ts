@@ -1,5 +1,6 @@
 import { commandTimeoutOf, type RedisClient } from '../presence/redis/client';
 import { subscribeWithin } from '../redis/clients';
+import type { ConsoleLogger } from '../log';
 import { ListenerSet } from './listeners';
 import type { EventBus, WorkspaceEvent } from './types';
 
@@ -41,7 +42,13 @@ export class RedisEventBus implements EventBus {
 	};
 
 	/** Redis or Redis Cluster clients (a plain PUBLISH reaches Cluster subscribers on any shard). */
-	constructor(options: { publisher: RedisClient; subscriber: RedisClient; keyPrefix: string }) {
+	constructor(options: {
+		publisher: RedisClient;
+		subscriber: RedisClient;
+		keyPrefix: string;
+		logger?: ConsoleLogger;
+	}) {
+		const logger = options.logger ?? console;
 		this.#publisher = options.publisher;
 		this.#subscriber = options.subscriber;
 		this.#prefix = options.keyPrefix;
@@ -50,12 +57,13 @@ export class RedisEventBus implements EventBus {
 			onFirst: async (ws) => {
 				// Redis away: the stream opens anyway; the subscription completes when Redis answers.
 				if (!(await subscribeWithin(this.#subscriber, this.#channel(ws), this.#subscribeWaitMs))) {
-					console.warn(`[events] subscribe to workspace ${ws} not confirmed yet`);
+					logger.warn(`[events] subscribe to workspace ${ws} not confirmed yet`);
 				}
 			},
 			onLast: (ws) => {
 				this.#subscriber.unsubscribe(this.#channel(ws)).catch(() => {});
-			}
+			},
+			onError: (error) => logger.error('[events] a listener threw:', error)
 		});
 		this.#subscriber.on('message', this.#onMessage);
 		this.#subscriberWasReady = this.#subscriber.status === 'ready';

@@ -28,12 +28,17 @@ type RedisWithTake = RedisClient & { rateTake(key: string, windowMs: number): Pr
 export class RedisRateLimiter implements RateLimiter {
 	#redis: RedisWithTake;
 	#prefix: string;
+	#onError: (error: unknown) => void;
 
-	/** One Redis or a Cluster: `defineCommand` scripts route by their one key's slot on both. */
-	constructor(redis: RedisClient, keyPrefix: string) {
+	/**
+	 * One Redis or a Cluster: `defineCommand` scripts route by their one key's slot on both.
+	 * `onError` hears of each failure the limiter lets through (metrics).
+	 */
+	constructor(redis: RedisClient, keyPrefix: string, onError: (error: unknown) => void = () => {}) {
 		redis.defineCommand('rateTake', { numberOfKeys: 1, lua: TAKE });
 		this.#redis = redis as RedisWithTake;
 		this.#prefix = keyPrefix;
+		this.#onError = onError;
 	}
 
 	async take(key: string, rule: RateLimit): Promise<boolean> {
@@ -41,7 +46,8 @@ export class RedisRateLimiter implements RateLimiter {
 		try {
 			const n = await this.#redis.rateTake(`${this.#prefix}rate:${key}:${window}`, rule.windowMs);
 			return n <= rule.limit;
-		} catch {
+		} catch (error) {
+			this.#onError(error);
 			return true;
 		}
 	}

@@ -117,15 +117,36 @@ export interface PresenceEngine {
 	 */
 	watchExpiries(onExpired: (connectionId: string) => void, signal: AbortSignal): void;
 
-	/**
-	 * Figures for /metrics: `local_connections` (streams open on this node), `local_people`
-	 * (distinct people behind them), `sweep_lag_ms` (how overdue the oldest deadline is; about 0
-	 * while sweeps keep up) and `errors_total` (failed backend calls since start).
-	 */
-	stats(): Promise<Record<string, number>>;
+	/** Figures for /metrics (see PresenceStats). Never throws: a Redis failure shows in the errors. */
+	stats(): Promise<PresenceStats>;
 
 	/** Starts the sweeper and the lease. */
 	start(): Promise<void>;
 	/** Graceful stop: disconnects this node's connections (with grace), stops timers, releases the lease. */
 	stop(): Promise<void>;
+}
+
+/** The engine's figures for /metrics; counters (`_total`) count since the engine was built. */
+export interface PresenceStats {
+	/** Connections whose stream is open on this node. */
+	local_connections: number;
+	/** Distinct people behind them. */
+	local_people: number;
+	/** How overdue the oldest deadline is; about 0 while sweeps keep up. */
+	sweep_lag_ms: number;
+	/** Failed backend calls since start (Redis, and last_seen_at writes), logged or held back. */
+	errors_total: number;
+	/**
+	 * The failed Redis calls among them, by operation (lease, sweep, read, …). Failed
+	 * last_seen_at writes are left out: they are Postgres errors, counted where queries fail.
+	 */
+	redis_errors: Record<string, number>;
+	/** Changes this node published (one per viewer-visible transition it made). */
+	changes_published_total: number;
+	/** Changes this node received for its local listeners (its own and other nodes'). */
+	changes_received_total: number;
+	/** Since the node last renewed its lease (0 without a lease: the single-process backend). */
+	lease_refresh_age_ms: number;
+	/** Times the node found its lease gone and re-registered under a new incarnation. */
+	reincarnations_total: number;
 }

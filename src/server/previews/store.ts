@@ -20,11 +20,16 @@ export interface PreviewStore {
 export class RedisPreviewStore implements PreviewStore {
 	#redis: RedisClient;
 	#prefix: string;
+	#onError: (error: unknown) => void;
 
-	/** One Redis or a Cluster: every command touches one key (the workspace's hash tag). */
-	constructor(redis: RedisClient, keyPrefix: string) {
+	/**
+	 * One Redis or a Cluster: every command touches one key (the workspace's hash tag).
+	 * `onError` hears of a failed read, which answers "no preview" (metrics).
+	 */
+	constructor(redis: RedisClient, keyPrefix: string, onError: (error: unknown) => void = () => {}) {
 		this.#redis = redis;
 		this.#prefix = keyPrefix;
+		this.#onError = onError;
 	}
 
 	#key(workspaceId: string, userId: string) {
@@ -36,7 +41,10 @@ export class RedisPreviewStore implements PreviewStore {
 	}
 
 	async get(workspaceId: string, userId: string): Promise<StoredPreview | null> {
-		const raw = await this.#redis.get(this.#key(workspaceId, userId)).catch(() => null);
+		const raw = await this.#redis.get(this.#key(workspaceId, userId)).catch((error: unknown) => {
+			this.#onError(error);
+			return null;
+		});
 		return raw ? (JSON.parse(raw) as StoredPreview) : null;
 	}
 }

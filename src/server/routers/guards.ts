@@ -66,6 +66,7 @@ export function tooManyCalls(action: string, rule: RateLimit) {
 export async function rateLimit(ctx: Context, action: keyof Limits, who: string) {
 	const rule = ctx.services.limits[action];
 	if (!(await ctx.services.limiter.take(`${action}:${who}`, rule))) {
+		ctx.services.metrics.rateLimitRefused(action);
 		throw tooManyCalls(action, rule);
 	}
 }

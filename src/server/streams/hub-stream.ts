@@ -29,6 +29,8 @@ export class HubStream implements FrameTarget {
 	 */
 	ahead: Map<string, number> | null = null;
 	closed = false;
+	/** When it opened (monotonic ms, from the metrics): how long streams live. */
+	openedAtMs = 0;
 	/** Gives back its place under the per-person and per-address caps. */
 	release: () => void = () => {};
 	#hub: { overflow(stream: HubStream): void };

@@ -214,10 +214,10 @@ export class StreamHub {
 			hub: this
 		});
 		stream.release = release;
+		stream.openedAtMs = this.#services.metrics.streamOpened();
 		ws.streams++;
 		ws.opening.add(stream);
 		this.#all.add(stream);
-		this.#services.metrics.streamOpened();
 		res.once('close', () => this.#close(stream, 'client'));
 
 		let opened: OpenedConnection;
@@ -227,7 +227,10 @@ export class StreamHub {
 		} catch (error) {
 			if (stream.closed) return;
 			const trpcError = getTRPCErrorFromUnknown(error);
-			console.error('[hub] opening a stream failed:', error);
+			this.#services.logger.error(
+				{ err: error, userId: identity.userId },
+				'[hub] opening a stream failed'
+			);
 			this.#close(stream, 'error', new Frame(errorFrame(this.#options.errorShape(trpcError))));
 			return;
 		}
@@ -439,6 +442,7 @@ export class StreamHub {
 		}
 		stream.write(new Frame(texts.join('')));
 		if (stream.closed) return;
+		this.#services.metrics.eventWritten(resume ? 'resumed' : 'ready', 1);
 		for (const userId of scope.visible) ws.add(ws.watchers, userId, stream);
 		ws.add(ws.owners, stream.userId, stream);
 	}
@@ -485,11 +489,14 @@ export class StreamHub {
 		if (connectionId) {
 			this.#byConnection.delete(connectionId);
 			this.#services.presence.disconnect(connectionId).catch((error: unknown) => {
-				console.warn('[hub] disconnect failed (the sweep will expire it):', error);
+				this.#services.logger.warn(
+					{ err: error, connectionId },
+					'[hub] disconnect failed (the sweep will expire it)'
+				);
 			});
 		}
 		stream.release();
-		this.#services.metrics.streamClosed(reason);
+		this.#services.metrics.streamClosed(reason, stream.openedAtMs);
 		if (reason === 'client') return;
 		// Not draining: flushing what it holds would only wait. Otherwise end the body without
 		// `return`, so the client's EventSource comes back with its last event id.

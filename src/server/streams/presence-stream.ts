@@ -49,14 +49,14 @@ export async function* presenceStream(
 	const ended = (why: typeof reason) => {
 		if (counted) return;
 		counted = true;
-		metrics.streamClosed(why);
+		metrics.streamClosed(why, openedAt);
 	};
 	const queue = new BoundedQueue<StreamItem>(config.STREAM_QUEUE_LIMIT, stop, () => {
 		reason = 'overflow';
 		ended(reason);
 		closed.abort();
 	});
-	metrics.streamOpened();
+	const openedAt = metrics.streamOpened();
 
 	let connectionId: string | null = null;
 	try {
@@ -105,7 +105,10 @@ export async function* presenceStream(
 		queue.clear();
 		if (connectionId) {
 			await presence.disconnect(connectionId).catch((error: unknown) => {
-				console.warn('[stream] disconnect failed (the sweep will expire it):', error);
+				services.logger.warn(
+					{ err: error, connectionId },
+					'[stream] disconnect failed (the sweep will expire it)'
+				);
 			});
 		}
 	}

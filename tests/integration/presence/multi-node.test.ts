@@ -190,5 +190,13 @@ describe('presence across nodes', () => {
 			});
 		}
 		expect(assertVersionsIncrease(events.events)).toBeNull();
+		// What /metrics shows of it: one reincarnation on B, a lease renewed since; none on A.
+		const [statsA, statsB] = [await a.engine.stats(), await b.engine.stats()];
+		expect(statsB.reincarnations_total).toBe(1);
+		expect(statsA.reincarnations_total).toBe(0);
+		expect(statsB.lease_refresh_age_ms).toBeLessThan(FAST.leaseTtlMs);
+		// B published u1's changes (connect, focus); A received them on its bus.
+		expect(statsB.changes_published_total).toBeGreaterThanOrEqual(2);
+		expect(statsA.changes_received_total).toBeGreaterThanOrEqual(2);
 	});
 });

@@ -14,6 +14,7 @@ import type {
 	PresenceEngine,
 	PresenceListener,
 	PresenceState,
+	PresenceStats,
 	PresenceTimings
 } from '../types';
 
@@ -73,6 +74,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 	#lastMicros = 0;
 	#lastForget = Date.now();
 	#stopped = false;
+	#changes = 0;
 
 	constructor(options: MemoryPresenceOptions) {
 		this.#timings = options.timings;
@@ -240,15 +242,21 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		return this.#connections.size;
 	}
 
-	async stats(): Promise<Record<string, number>> {
+	async stats(): Promise<PresenceStats> {
 		let online = 0;
 		for (const person of this.#people.values()) if (person.connections.size > 0) online++;
-		// One process: its sweep is a timer tick away at most, and it has no backend to fail.
+		// One process: its sweep is a timer tick away at most, it has no Redis to fail and no lease;
+		// every change it makes is delivered to its own listeners.
 		return {
 			local_connections: this.#connections.size,
 			local_people: online,
 			sweep_lag_ms: 0,
-			errors_total: 0
+			errors_total: 0,
+			redis_errors: {},
+			changes_published_total: this.#changes,
+			changes_received_total: this.#changes,
+			lease_refresh_age_ms: 0,
+			reincarnations_total: 0
 		};
 	}
 
@@ -312,6 +320,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 	#emit(p: Person): PresenceChange {
 		p.version = Math.max(p.version + 1, this.#micros());
 		const change: PresenceChange = { ...stateOf(p), workspaceId: p.workspaceId };
+		this.#changes++;
 		this.#fanout.emit(change);
 		return change;
 	}

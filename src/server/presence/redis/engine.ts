@@ -15,6 +15,7 @@ import type {
 	PresenceEngine,
 	PresenceListener,
 	PresenceState,
+	PresenceStats,
 	PresenceTimings
 } from '../types';
 import { offlineState } from '../shared/state';
@@ -121,6 +122,12 @@ export class RedisPresenceEngine implements PresenceEngine {
 	#stopped = false;
 	#redisWasReady = false;
 	#subscriberWasReady = false;
+	/** When the lease was last taken or renewed (epoch ms); 0 until the first time. */
+	#leaseRenewedAt = 0;
+	#startedAt = Date.now();
+	#reincarnations = 0;
+	#changesPublished = 0;
+	#changesReceived = 0;
 
 	constructor(options: RedisPresenceOptions) {
 		this.nodeId = options.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
@@ -357,6 +364,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 		if (!message) return;
 		switch (message.k) {
 			case 'c': {
+				this.#changesReceived++;
 				const known = this.#known.get(ws);
 				if (known) this.#remember(known, message.change);
 				this.#fanout.emit(message.change);
@@ -603,6 +611,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 
 	/** Bookkeeping after any workspace script: last_seen_at writes. Events come back via the bus. */
 	#afterTransition(workspaceId: string, result: TransitionResult<unknown>) {
+		this.#changesPublished += result.changes.length;
 		for (const userId of result.seen) this.#lastSeen.add(workspaceId, userId, result.now);
 	}
 
@@ -647,6 +656,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 
 	async #acquireLease() {
 		await this.#redis.set(this.#keys.lease(this.#holder), '1', 'PX', this.#timings.leaseTtlMs);
+		this.#leaseRenewedAt = Date.now();
 		await this.#redis.sadd(this.#keys.nodes, this.#holder);
 	}
 
@@ -662,6 +672,8 @@ export class RedisPresenceEngine implements PresenceEngine {
 		if (refreshed === null) {
 			this.#holdReaping();
 			await this.#reincarnate();
+		} else {
+			this.#leaseRenewedAt = Date.now();
 		}
 		await this.#flushDirty();
 	}
@@ -673,6 +685,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 	async #reincarnate() {
 		const old = this.#holder;
 		this.#holder = this.#newHolder();
+		this.#reincarnations++;
 		this.#registeredWorkspaces.clear();
 		this.#logger.warn(
 			`[presence] node lease ${old} was missing (Redis restarted/flushed, or this node stalled): re-registering ${this.#held.size} connection(s) as ${this.#holder}`
@@ -867,7 +880,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 		return this.#held.size;
 	}
 
-	async stats(): Promise<Record<string, number>> {
+	async stats(): Promise<PresenceStats> {
 		const people = new Set<string>();
 		for (const held of this.#held.values()) people.add(`${held.workspaceId}:${held.userId}`);
 		let sweepLagMs = 0;
@@ -880,11 +893,22 @@ export class RedisPresenceEngine implements PresenceEngine {
 		} catch {
 			// Redis away: errors_total tells.
 		}
+		const redisErrors: Record<string, number> = {};
+		for (const [key, n] of this.#log.byKey) {
+			// last_seen_at goes to Postgres: the database's own error count has those.
+			if (!key.startsWith('last-seen')) redisErrors[key] = n;
+		}
 		return {
 			local_connections: this.#held.size,
 			local_people: people.size,
 			sweep_lag_ms: sweepLagMs,
-			errors_total: this.#log.count
+			errors_total: this.#log.count,
+			redis_errors: redisErrors,
+			changes_published_total: this.#changesPublished,
+			changes_received_total: this.#changesReceived,
+			// Never renewed yet (Redis away since start): the age since start is how long it is overdue.
+			lease_refresh_age_ms: Date.now() - (this.#leaseRenewedAt || this.#startedAt),
+			reincarnations_total: this.#reincarnations
 		};
 	}
 

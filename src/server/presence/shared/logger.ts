@@ -15,6 +15,8 @@ export class ThrottledLog {
 	#last = new Map<string, { at: number; suppressed: number }>();
 	/** Every warning, logged or held back (the engines' failures: metrics). */
 	count = 0;
+	/** The same, by key (the failing operation: lease, sweep, read, last-seen, …). */
+	readonly byKey = new Map<string, number>();
 
 	constructor(logger: PresenceLogger, everyMs = 10_000) {
 		this.#logger = logger;
@@ -23,6 +25,7 @@ export class ThrottledLog {
 
 	warn(key: string, message: string, error?: unknown): void {
 		this.count++;
+		this.byKey.set(key, (this.byKey.get(key) ?? 0) + 1);
 		const now = Date.now();
 		const seen = this.#last.get(key);
 		if (seen && now - seen.at < this.#everyMs) {

@@ -23,15 +23,22 @@ const handler: RequestHandler = async (event) => {
 				req,
 				resHeaders,
 				info,
-				clientAddress: event.getClientAddress()
+				clientAddress: event.getClientAddress(),
+				requestId: event.locals.requestId
 			}),
 		onError: ({ error, path }) => {
-			if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[trpc] ${path}:`, error);
+			if (error.code === 'INTERNAL_SERVER_ERROR') {
+				services.logger.error(
+					{ err: error, path, requestId: event.locals.requestId },
+					'[trpc] internal error'
+				);
+			}
 			if (error.code === 'SERVICE_UNAVAILABLE' && Date.now() - lastUnavailableLog > 5000) {
 				lastUnavailableLog = Date.now();
 				const cause = error.cause?.cause ?? error.cause;
-				console.warn(
-					`[trpc] ${path}: ${error.message} (${(cause as Error)?.message ?? 'unknown'})`
+				services.logger.warn(
+					{ path, requestId: event.locals.requestId },
+					`[trpc] ${error.message} (${(cause as Error)?.message ?? 'unknown'})`
 				);
 			}
 		}

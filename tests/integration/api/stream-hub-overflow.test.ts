@@ -1,0 +1,107 @@
+import { connect, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SESSION_COOKIE } from '../../../src/lib/protocol';
+import { createStreamHub, type StreamHub } from '../../../src/server/streams';
+import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
+import { parsePrometheus, sampleValue } from '../../support/prometheus';
+import { useTestServices } from '../../support/services';
+import { RawStream } from '../../support/sse-reader';
+import { eventually } from '../../support/stream-reader';
+
+/**
+ * Backpressure that ends: a client that stops reading is closed once its socket holds more than
+ * STREAM_BUFFER_LIMIT_BYTES, and nobody else is held up. Served over a Unix socket, whose kernel
+ * buffers (about 180 KB) fill quickly; over loopback TCP the kernel would first absorb about 4 MB.
+ */
+
+const t = useTestServices({
+	STREAM_BUFFER_LIMIT_BYTES: '16384',
+	PRESENCE_HEARTBEAT_INTERVAL_MS: '25000',
+	PRESENCE_HEARTBEAT_TIMEOUT_MS: '60000'
+});
+let hub: StreamHub;
+let server: Server;
+let dir: string;
+let socketPath: string;
+let ws: TestWorkspace;
+
+beforeAll(async () => {
+	hub = createStreamHub(t.services).start();
+	server = createServer((req, res) => void hub.serve(req, res));
+	dir = mkdtempSync(path.join(tmpdir(), 'hub-'));
+	socketPath = path.join(dir, 'hub.sock');
+	await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+	ws = await createWorkspace(t.services, { agents: 2, visitors: 1 });
+});
+
+afterAll(async () => {
+	hub?.stop();
+	server?.closeAllConnections();
+	await new Promise((resolve) => server?.close(resolve));
+	rmSync(dir, { recursive: true, force: true });
+});
+
+/** An agent's stream whose client sends the request and then never reads a byte. */
+function stalledAgentStream(sessionToken: string): Socket {
+	const socket = connect(socketPath);
+	socket.write(
+		`GET /api/trpc/presence.connect HTTP/1.1\r\nHost: hub\r\nAccept: text/event-stream\r\n` +
+			`Cookie: ${SESSION_COOKIE}=${sessionToken}\r\n\r\n`
+	);
+	socket.pause();
+	return socket;
+}
+
+/** A reading stream over the same Unix socket (fetch cannot dial one). */
+function readingStream(sessionToken: string): RawStream {
+	return new RawStream(
+		`http://hub/api/trpc/presence.connect`,
+		{
+			cookie: `${SESSION_COOKIE}=${sessionToken}`
+		},
+		{ socketPath }
+	);
+}
+
+describe('a client that stops reading', () => {
+	it('is closed past STREAM_BUFFER_LIMIT_BYTES (counted as overflow); a reading stream gets everything', async () => {
+		const stalled = stalledAgentStream(ws.agents[0]!.sessionToken);
+		const healthy = readingStream(ws.agents[1]!.sessionToken);
+		await healthy.value('ready');
+		const visitor = ws.visitors[0]!;
+		const { connectionId } = await t.services.presence.connect({
+			workspaceId: ws.id,
+			userId: visitor.id
+		});
+		await eventually(() => hub.size === 2);
+
+		// Page after page: about 400 bytes per event, several hundred KB in all for each agent.
+		const PAGES = 1500;
+		for (let i = 0; i < PAGES; i++) {
+			await t.services.presence.page(connectionId, {
+				url: `https://shop.test/p/${i}`,
+				title: `Product ${i}`
+			});
+		}
+		await healthy.next(
+			(e) => e.value?.type === 'presence' && e.value.currentPage?.title === `Product ${PAGES - 1}`,
+			30_000
+		);
+		// The stalled client does not read, so only the server side can tell: its stream is gone.
+		await eventually(() => hub.size === 1, 15_000);
+		const pages = healthy
+			.values()
+			.filter((e) => e.type === 'presence' && e.userId === visitor.id && e.currentPage);
+		expect(pages).toHaveLength(PAGES);
+
+		const { text } = await t.services.metrics.render();
+		const families = parsePrometheus(text);
+		expect(sampleValue(families, 'presence_streams_closed_total', { reason: 'overflow' })).toBe(1);
+		healthy.close();
+		stalled.destroy();
+	});
+});
