@@ -154,7 +154,10 @@ describe('bad bytes (item 2)', () => {
 				path: 'messages.list'
 			});
 			expect(reply.text).not.toMatch(/relation|does not exist|42P01|stack|\.js/);
-			await eventually(() => nodeA.output.join('').includes('relation "messages" does not exist'));
+			// Logs are JSON lines: the quotes of the detail come escaped.
+			await eventually(() =>
+				/relation \\?"messages\\?" does not exist/.test(nodeA.output.join(''))
+			);
 		} finally {
 			await sql`alter table messages_away rename to messages`.execute(db);
 		}
