@@ -15,7 +15,12 @@
  *   --crash-workspaces=50 section 4: their workspaces
  *   --streams=2000        section 5: SSE streams through one app node (0 = skip)
  *   --changes=20          section 5: presence changes to time
- *   --only=1,2,3,4,5      sections to run
+ *   --seed=1              section 6: the truth run's script (every action and fault follows from it)
+ *   --truth-visitors=200  section 6: simulated visitors (0 = skip)
+ *   --truth-agents=4      section 6: simulated agents
+ *   --truth-seconds=100   section 6: seconds of scripted activity (then a few to settle)
+ *   --truth-null-focus=0  section 6: 1 = a new connection reports `focus: null` too (the client does not today)
+ *   --only=1,2,3,4,5,6    sections to run (`--only=truth` is section 6)
  */
 import os from 'node:os';
 import { benchApp } from './app';
@@ -23,6 +28,7 @@ import { benchEngine, benchRead } from './engine';
 import { APP_TIMINGS, dropPrefix, fmtBytes, fmtInt, fmtMs, now, randomTag, Report } from './lib';
 import type { PresenceTimings } from '../../src/server/presence';
 import { benchCrash, benchSweep, type SweepResult } from './sweep';
+import { benchTruth, TRUTH_TIMINGS } from './truth';
 
 function option(name: string, fallback: number): number {
 	const flag = process.argv.find((arg) => arg.startsWith(`--${name}=`));
@@ -45,11 +51,21 @@ const opts = {
 	crash: option('crash', 5000),
 	crashWorkspaces: Math.max(1, option('crash-workspaces', 50)),
 	streams: option('streams', 2000),
-	changes: Math.max(1, option('changes', 20))
+	changes: Math.max(1, option('changes', 20)),
+	seed: option('seed', 1),
+	truthVisitors: option('truth-visitors', 200),
+	truthAgents: Math.max(1, option('truth-agents', 4)),
+	truthSeconds: Math.max(10, option('truth-seconds', 100)),
+	truthNullFocus: option('truth-null-focus', 0) === 1
 };
 const onlyFlag =
 	process.argv.find((arg) => arg.startsWith('--only='))?.slice(7) ?? process.env.BENCH_ONLY;
-const only = new Set((onlyFlag ?? '1,2,3,4,5').split(',').map((s) => s.trim()));
+const only = new Set(
+	(onlyFlag ?? '1,2,3,4,5,6')
+		.split(',')
+		.map((s) => s.trim())
+		.map((s) => (s === 'truth' ? '6' : s))
+);
 
 const SWEEP_TIMINGS: PresenceTimings = { ...APP_TIMINGS, graceMs: 0, heartbeatTimeoutMs: 2000 };
 
@@ -67,6 +83,7 @@ async function main() {
 	const sweeps: SweepResult[] = [];
 	let crash: Awaited<ReturnType<typeof benchCrash>> | null = null;
 	let app: Awaited<ReturnType<typeof benchApp>> | null = null;
+	let truth: Awaited<ReturnType<typeof benchTruth>> | null = null;
 	try {
 		if (only.has('1') && opts.connections > 0) {
 			engine = await benchEngine(report, {
@@ -114,6 +131,15 @@ async function main() {
 				openConcurrency: 50
 			});
 		}
+		if (only.has('6') && opts.truthVisitors > 0) {
+			truth = await benchTruth(report, {
+				seed: opts.seed,
+				visitors: opts.truthVisitors,
+				agents: opts.truthAgents,
+				durationMs: opts.truthSeconds * 1000,
+				reportNullFocus: opts.truthNullFocus
+			});
+		}
 	} finally {
 		const deleted = await dropPrefix(prefix);
 		console.log(`\ncleanup: unlinked ${deleted} keys under ${prefix}`);
@@ -159,6 +185,19 @@ async function main() {
 			`- **Streams** through one app node (${fmtInt(app.streams)} visitor SSE streams, one agent's focus change visible to all): ` +
 				`reaches every stream in p50 ${fmtMs(app.toAllP50)}, p99 ${fmtMs(app.toAllP99)} (one stream: p50 ${fmtMs(app.oneP50)}, p99 ${fmtMs(app.oneP99)}); ` +
 				`${fmtBytes(app.rssPerStream)} RSS per stream; ${fmtInt(app.openPerSec)} streams opened/s.`
+		);
+	}
+	if (truth) {
+		const t = TRUTH_TIMINGS;
+		const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
+		md.push(
+			`- **Truth** (seed ${truth.seed}: 3 app nodes, ${truth.visitors} visitors and ${truth.agents} agents over HTTP for ${opts.truthSeconds} s, two node SIGKILLs and a Redis restart; grace ${t.graceMs} ms, heartbeat ${t.heartbeatIntervalMs}/${t.heartbeatTimeoutMs} ms, lease ${t.leaseTtlMs} ms, sweep ${t.sweepIntervalMs} ms): ` +
+				`max ghost after a crash ${fmtMs(truth.ghostCrashMax)} (target ${t.leaseTtlMs + t.sweepIntervalMs} ms, ${mark(truth.ghostCrashOver === 0)}), after a lost client ${fmtMs(truth.ghostLostMax)} (target ${t.heartbeatTimeoutMs + t.sweepIntervalMs} ms, ${mark(truth.ghostLostOver === 0)}); ` +
+				`offline after a clean close p50 ${fmtMs(truth.closeP50)}, p99 ${fmtMs(truth.closeP99)}; ` +
+				`${fmtInt(truth.flickers)} flickers (target 0, ${mark(truth.flickers === 0)}), ${fmtInt(truth.stale)} stale states (target 0, ${mark(truth.stale === 0)}), ` +
+				`${truth.greenSeconds.toFixed(1)} s shown green while present but not chatting, ${truth.greenOverSeconds.toFixed(1)} s of it beyond 1 s in ${fmtInt(truth.greenOverCount)} spells (target 0, ${mark(truth.greenOverCount === 0)}), ` +
+				`${fmtInt(truth.falseReads)} of ${fmtInt(truth.reads)} read marks while unseen (target 0, ${mark(truth.falseReads === 0)}), ` +
+				`${fmtInt(truth.missing)} acknowledged messages missing from a live view (${truth.missingMessages} of ${fmtInt(truth.messages)} messages; target 0, ${mark(truth.missing === 0)}).`
 		);
 	}
 	console.log('\n== Summary (markdown, for the README under "Benchmarks")\n');

@@ -9,6 +9,7 @@ import type {
 	StreamEvent
 } from '../events';
 import { StreamEmitter, type Listener, type StreamEventType } from './emitter';
+import { applyIfNewer, replaceWithSnapshot } from './store-rules';
 
 /** What the UI shows for a person: the wire status, or `unknown` while nothing is known (neutral). */
 export type DisplayStatus = PresenceStatus | 'unknown';
@@ -41,25 +42,13 @@ export class PresenceStore {
 
 	/** Replaces everything with a fresh snapshot (first event of every stream, also after a reconnect). */
 	applySnapshot(snapshot: readonly PresenceUpdate[]) {
-		// A plain lookup table, not state: only the held map is reactive.
-		// eslint-disable-next-line svelte/prefer-svelte-reactivity
-		const incoming = new Map(snapshot.map((u) => [u.userId, u]));
-		for (const userId of [...this.#people.keys()]) {
-			if (!incoming.has(userId)) this.#people.delete(userId);
-		}
-		for (const [userId, update] of incoming) {
-			const held = this.#people.get(userId);
-			if (!held || !samePresence(held, update)) this.#people.set(userId, update);
-		}
+		replaceWithSnapshot(this.#people, snapshot);
 		this.#synced = true;
 	}
 
 	/** Applies a delta; returns false (and changes nothing) when it is not newer than what is held. */
 	apply(update: PresenceUpdate): boolean {
-		const held = this.#people.get(update.userId);
-		if (held && update.version <= held.version) return false;
-		this.#people.set(update.userId, stripType(update));
-		return true;
+		return applyIfNewer(this.#people, update);
 	}
 
 	get(userId: string): PresenceUpdate | undefined {
@@ -89,24 +78,6 @@ export class PresenceStore {
 /** The status to render for a view (null = not known: neutral). */
 export function statusOf(view: PresenceView | null | undefined): DisplayStatus {
 	return view?.status ?? 'unknown';
-}
-
-function stripType(update: PresenceUpdate & { type?: string }): PresenceUpdate {
-	if (!('type' in update)) return update;
-	const { type: _type, ...rest } = update;
-	return rest;
-}
-
-function samePresence(a: PresenceUpdate, b: PresenceUpdate) {
-	return (
-		a.version === b.version &&
-		a.status === b.status &&
-		a.isOnline === b.isOnline &&
-		a.lastSeenAt === b.lastSeenAt &&
-		a.focusConversationId === b.focusConversationId &&
-		a.currentPage?.url === b.currentPage?.url &&
-		a.currentPage?.title === b.currentPage?.title
-	);
 }
 
 export interface PresenceConnectionOptions {

@@ -1,0 +1,52 @@
+import type { PresenceUpdate } from '../events';
+
+/**
+ * The presence store's ordering rules, kept free of Svelte runes so that plain Node (the truth
+ * benchmark, `scripts/bench/truth.ts`) applies a stream exactly as `PresenceStore` does. The
+ * store passes its reactive map; any map of the same shape works.
+ */
+export interface PresenceTable {
+	get(userId: string): PresenceUpdate | undefined;
+	set(userId: string, update: PresenceUpdate): unknown;
+	delete(userId: string): unknown;
+	keys(): IterableIterator<string>;
+}
+
+/** A `ready` snapshot replaces everything; people it does not name are no longer visible. */
+export function replaceWithSnapshot(table: PresenceTable, snapshot: readonly PresenceUpdate[]) {
+	const incoming = new Map(snapshot.map((u) => [u.userId, u]));
+	for (const userId of [...table.keys()]) {
+		if (!incoming.has(userId)) table.delete(userId);
+	}
+	for (const [userId, update] of incoming) {
+		const held = table.get(userId);
+		// Writing an equal value would still wake every reader of a reactive map.
+		if (!held || !samePresence(held, update)) table.set(userId, update);
+	}
+}
+
+/** A delta applies only when its version is newer than the one held; returns whether it did. */
+export function applyIfNewer(table: PresenceTable, update: PresenceUpdate): boolean {
+	const held = table.get(update.userId);
+	if (held && update.version <= held.version) return false;
+	table.set(update.userId, stripType(update));
+	return true;
+}
+
+function stripType(update: PresenceUpdate & { type?: string }): PresenceUpdate {
+	if (!('type' in update)) return update;
+	const { type: _type, ...rest } = update;
+	return rest;
+}
+
+function samePresence(a: PresenceUpdate, b: PresenceUpdate) {
+	return (
+		a.version === b.version &&
+		a.status === b.status &&
+		a.isOnline === b.isOnline &&
+		a.lastSeenAt === b.lastSeenAt &&
+		a.focusConversationId === b.focusConversationId &&
+		a.currentPage?.url === b.currentPage?.url &&
+		a.currentPage?.title === b.currentPage?.title
+	);
+}
