@@ -56,10 +56,20 @@ describe('PresenceStore', () => {
 	it('replaces everything with a new snapshot (people no longer visible are forgotten)', () => {
 		const store = new PresenceStore();
 		store.applySnapshot([update('ada', { version: 9 }), update('bob')]);
-		// After a reconnect the versions may be lower (e.g. Redis restarted): the snapshot still wins.
-		store.applySnapshot([update('ada', { status: 'online', version: 2 })]);
+		// Same version, another status (the viewer joined a conversation): the snapshot wins.
+		store.applySnapshot([update('ada', { status: 'online', version: 9 })]);
 		expect(store.status('ada')).toBe('online');
 		expect(store.status('bob')).toBe('unknown');
+	});
+
+	it('does not step back to an older snapshot entry (Redis just lost its data: version 0)', () => {
+		const store = new PresenceStore();
+		store.applySnapshot([update('ada', { status: 'online', version: 9 })]);
+		store.applySnapshot([update('ada', { status: 'offline', isOnline: false, version: 0 })]);
+		expect(store.status('ada')).toBe('online');
+		// The truth then arrives as a newer delta.
+		store.apply(update('ada', { status: 'offline', isOnline: false, version: 10 }));
+		expect(store.status('ada')).toBe('offline');
 	});
 
 	it('prefers the newer of held and loaded data', () => {

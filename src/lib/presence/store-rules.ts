@@ -12,7 +12,13 @@ export interface PresenceTable {
 	keys(): IterableIterator<string>;
 }
 
-/** A `ready` snapshot replaces everything; people it does not name are no longer visible. */
+/**
+ * A `ready` snapshot replaces everything: people it does not name are no longer visible. A
+ * snapshot entry older than what is held does not win, though: a snapshot read on another node,
+ * or from a Redis that just lost its data (version 0), would show an older state, a flicker; the
+ * newer truth follows as a delta. An equal version applies (the status is relative to the viewer,
+ * and their conversations may have changed).
+ */
 export function replaceWithSnapshot(table: PresenceTable, snapshot: readonly PresenceUpdate[]) {
 	const incoming = new Map(snapshot.map((u) => [u.userId, u]));
 	for (const userId of [...table.keys()]) {
@@ -20,6 +26,7 @@ export function replaceWithSnapshot(table: PresenceTable, snapshot: readonly Pre
 	}
 	for (const [userId, update] of incoming) {
 		const held = table.get(userId);
+		if (held && update.version < held.version) continue;
 		// Writing an equal value would still wake every reader of a reactive map.
 		if (!held || !samePresence(held, update)) table.set(userId, update);
 	}
