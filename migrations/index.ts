@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial';
 import * as m0002 from './0002_sessions';
+import * as m0003 from './0003_delivered';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so the same list works under
@@ -8,5 +9,6 @@ import * as m0002 from './0002_sessions';
  */
 export const migrations: Record<string, Migration> = {
 	'0001_initial': m0001,
-	'0002_sessions': m0002
+	'0002_sessions': m0002,
+	'0003_delivered': m0003
 };

@@ -19,7 +19,8 @@
  *   --truth-visitors=200  section 6: simulated visitors (0 = skip)
  *   --truth-agents=4      section 6: simulated agents
  *   --truth-seconds=100   section 6: seconds of scripted activity (then a few to settle)
- *   --truth-null-focus=0  section 6: 1 = a new connection reports `focus: null` too (the client does not today)
+ *   --truth-null-focus=1  section 6: 1 = a new connection reports its focus, `null` included, as
+ *                         PresenceConnection does; 0 = the older client that never sent a null focus
  *   --only=1,2,3,4,5,6    sections to run (`--only=truth` is section 6)
  */
 import os from 'node:os';
@@ -56,7 +57,7 @@ const opts = {
 	truthVisitors: option('truth-visitors', 200),
 	truthAgents: Math.max(1, option('truth-agents', 4)),
 	truthSeconds: Math.max(10, option('truth-seconds', 100)),
-	truthNullFocus: option('truth-null-focus', 0) === 1
+	truthNullFocus: option('truth-null-focus', 1) === 1
 };
 const onlyFlag =
 	process.argv.find((arg) => arg.startsWith('--only='))?.slice(7) ?? process.env.BENCH_ONLY;

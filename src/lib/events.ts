@@ -59,9 +59,17 @@ export type StreamEvent =
 	 * refetch what is shown (lists, the open conversation). Presence itself converges by deltas.
 	 */
 	| { type: 'resync' }
-	| { type: 'message'; conversationId: string; message: ChatMessage }
+	| {
+			type: 'message';
+			conversationId: string;
+			message: ChatMessage;
+			/** Recipients it was pushed to (a live connection when it was sent): "Delivered" to them. */
+			deliveredTo?: string[];
+	  }
 	| { type: 'read'; conversationId: string; readerId: string; at: string }
+	/** Every message of the conversation up to `at` reached `userId` (they came back and loaded it). */
+	| { type: 'delivered'; conversationId: string; userId: string; at: string }
 	/** A visitor sent a new page preview: fetch it with `presence.previewImage`. */
-	| { type: 'preview'; userId: string; at: string }
+	| { type: 'preview'; userId: string; at: string; page?: CurrentPage | null }
 	/** A new conversation the receiver takes part in (a new visitor arrived). */
 	| { type: 'conversation'; conversationId: string; visitorId: string };

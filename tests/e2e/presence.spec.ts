@@ -84,7 +84,11 @@ test('an agent sees a visitor live: presence, page, messages, and going offline'
 		await visitorBox.press('Enter');
 		await expect(agent.getByTestId('messages')).toContainText('Is the blue kettle in stock?', LIVE);
 		// The agent had the conversation open: it is read at once, and the visitor sees so.
-		await expect(visitor.getByTestId('widget-read')).toBeVisible(LIVE);
+		await expect(visitor.getByTestId('widget-receipt').last()).toHaveAttribute(
+			'data-receipt',
+			'read',
+			LIVE
+		);
 
 		// The agent replies; the widget shows it, and the agent as chatting with the visitor.
 		await agent.getByLabel('Reply').fill('Yes, it ships tomorrow.');
@@ -143,9 +147,17 @@ test('a visitor keeps their conversation across reloads and navigation', async (
 	await box.press('Enter');
 	await expect(page.getByTestId('widget-messages')).toContainText('Hello from the cart page soon');
 
+	// A full page load in the same tab: the chat comes back as it was left, open.
 	await page.goto('/demo/cart');
 	await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
 	await expect(widget).toHaveAttribute('data-conversation-id', conversationId!);
-	await page.getByTestId('chat-launcher').click();
+	await expect(page.getByTestId('chat-panel')).toBeVisible();
 	await expect(page.getByTestId('widget-messages')).toContainText('Hello from the cart page soon');
+
+	// Closed, it stays closed across the next page load.
+	await page.getByTestId('chat-launcher').click();
+	await expect(page.getByTestId('chat-panel')).toHaveCount(0);
+	await page.reload();
+	await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
+	await expect(page.getByTestId('chat-panel')).toHaveCount(0);
 });

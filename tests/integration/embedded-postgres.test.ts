@@ -22,7 +22,11 @@ describe('embedded Postgres (DESIGN section 7)', () => {
 		try {
 			expect(handle.embedded).toBe(true);
 			expect(logs.join('\n')).toMatch(/embedded Postgres/);
-			expect(await migrateToLatest(handle.db)).toEqual(['0001_initial', '0002_sessions']);
+			expect(await migrateToLatest(handle.db)).toEqual([
+				'0001_initial',
+				'0002_sessions',
+				'0003_delivered'
+			]);
 			const row = await sql<{ n: number }>`select count(*)::int as n from workspaces`.execute(
 				handle.db
 			);

@@ -20,7 +20,7 @@ describe('migrations', () => {
 
 	it('build every table from an empty database', async () => {
 		const applied = await migrateToLatest(db);
-		expect(applied).toEqual(['0001_initial', '0002_sessions']);
+		expect(applied).toEqual(['0001_initial', '0002_sessions', '0003_delivered']);
 		const tables = await sql<{ table_name: string }>`
 			select table_name from information_schema.tables
 			where table_schema = 'public' and table_name not like 'kysely_%' order by table_name

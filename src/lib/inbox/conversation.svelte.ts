@@ -1,8 +1,11 @@
 import type { ChatMessage, Participant } from '$lib/api-types';
+import { receiptOf, type Receipt } from '$lib/receipts';
 
 export interface PreviewImage {
 	dataUrl: string;
 	at: string;
+	/** The page it shows (null for a preview stored without one). */
+	page: { url: string; title: string } | null;
 }
 
 /**
@@ -67,6 +70,21 @@ export class ConversationView {
 		this.#nextCursor = nextCursor;
 	}
 
+	/** `userId` got everything up to `at` (a `delivered` event, or a message pushed to them). */
+	onDelivered(userId: string, at: string) {
+		const participant = this.#participants.find((p) => p.id === userId);
+		if (participant && (!participant.lastDeliveredAt || participant.lastDeliveredAt < at)) {
+			participant.lastDeliveredAt = at;
+		}
+	}
+
+	/** A message arrived or was sent: add it, and move the marks of those it was pushed to. */
+	onMessage(message: ChatMessage, deliveredTo: readonly string[] = []) {
+		if (message.conversationId !== this.id) return;
+		this.addMessage(message);
+		for (const userId of deliveredTo) this.onDelivered(userId, message.createdAt);
+	}
+
 	onRead(readerId: string, at: string) {
 		const participant = this.#participants.find((p) => p.id === readerId);
 		if (participant && (!participant.lastReadAt || participant.lastReadAt < at)) {
@@ -81,9 +99,8 @@ export class ConversationView {
 		);
 	}
 
-	/** The visitor read it (what the agent cares about for their own replies). */
-	readByVisitor(message: ChatMessage) {
-		const visitor = this.visitor;
-		return !!visitor?.lastReadAt && visitor.lastReadAt >= message.createdAt;
+	/** Sent → Delivered → Read, as far as the visitor is concerned (agents' messages). */
+	receiptForVisitor(message: ChatMessage): Receipt {
+		return receiptOf(message.createdAt, this.visitor);
 	}
 }

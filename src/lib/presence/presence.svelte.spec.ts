@@ -171,7 +171,10 @@ describe('PresenceConnection', () => {
 		fake.ready('c1');
 		await vi.advanceTimersByTimeAsync(3100);
 		expect(fake.calls.filter((c) => c.path === 'heartbeat')).toHaveLength(3);
-		expect(fake.calls[0]).toEqual({ path: 'heartbeat', input: { connectionId: 'c1' } });
+		expect(fake.calls.find((c) => c.path === 'heartbeat')).toEqual({
+			path: 'heartbeat',
+			input: { connectionId: 'c1' }
+		});
 		connection.destroy();
 		expect(fake.streams[0]!.unsubscribed).toBe(true);
 		await vi.advanceTimersByTimeAsync(5000);
@@ -240,6 +243,38 @@ describe('PresenceConnection', () => {
 		expect(fake.calls).toEqual([
 			{ path: 'page', input: { connectionId: 'c2', url: 'https://shop.test/a', title: 'A' } },
 			{ path: 'focus', input: { connectionId: 'c2', conversationId: 'conv-2' } }
+		]);
+		connection.destroy();
+	});
+
+	it('tells every new connection "no focus" too: it may have inherited the reloaded tab\'s', async () => {
+		const fake = fakeClient();
+		const connection = new PresenceConnection(fake.client, { backoffMs: 10 });
+		connection.start();
+		fake.ready('c1');
+		await vi.advanceTimersByTimeAsync(0);
+		expect(fake.calls).toEqual([
+			{ path: 'focus', input: { connectionId: 'c1', conversationId: null } }
+		]);
+
+		// Nothing changed on this connection: nothing more is sent.
+		fake.calls.length = 0;
+		connection.setFocus(null);
+		await vi.advanceTimersByTimeAsync(0);
+		expect(fake.calls).toEqual([]);
+
+		// A failed report is tried again with the next flush, null included.
+		fake.failures.set('focus', new Error('network'));
+		fake.streams[0]!.callbacks.onComplete();
+		await vi.advanceTimersByTimeAsync(20);
+		fake.ready('c2');
+		await vi.advanceTimersByTimeAsync(0);
+		fake.failures.delete('focus');
+		fake.calls.length = 0;
+		connection.setFocus(null);
+		await vi.advanceTimersByTimeAsync(0);
+		expect(fake.calls).toEqual([
+			{ path: 'focus', input: { connectionId: 'c2', conversationId: null } }
 		]);
 		connection.destroy();
 	});

@@ -117,9 +117,14 @@ export class PresenceConnection {
 	/** What this tab wants others to see, re-sent on each new connection. */
 	#focus: string | null = null;
 	#page: CurrentPage | null = null;
-	#sent: { connectionId: string | null; focus: string | null; page: string | null } = {
+	/**
+	 * What the live connection was told. `focus` is undefined until told anything: a new connection
+	 * may have inherited the focus of the tab this one replaced (a reload), so "no focus" must be
+	 * said too, with the first report.
+	 */
+	#sent: { connectionId: string | null; focus: string | null | undefined; page: string | null } = {
 		connectionId: null,
-		focus: null,
+		focus: undefined,
 		page: null
 	};
 	#flushQueued = false;
@@ -181,12 +186,17 @@ export class PresenceConnection {
 		this.#queueFlush();
 	}
 
-	/** Sends a page preview on the live connection; false when there is none. */
-	async sendPreview(image: string): Promise<boolean> {
+	/**
+	 * Sends a preview of `page` on the live connection: the server's answer (stored, or when to
+	 * try again), or null when there is no connection.
+	 */
+	async sendPreview(
+		image: string,
+		page?: CurrentPage
+	): Promise<{ stored: boolean; retryAfterMs: number | null } | null> {
 		const connectionId = this.#connectionId;
-		if (!connectionId) return false;
-		await this.#client.presence.preview.mutate({ connectionId, image });
-		return true;
+		if (!connectionId) return null;
+		return this.#client.presence.preview.mutate({ connectionId, image, page });
 	}
 
 	#subscribe() {
@@ -298,7 +308,7 @@ export class PresenceConnection {
 		const connectionId = this.#connectionId;
 		if (!connectionId || this.#destroyed) return;
 		if (this.#sent.connectionId !== connectionId) {
-			this.#sent = { connectionId, focus: null, page: null };
+			this.#sent = { connectionId, focus: undefined, page: null };
 		}
 		const sent = this.#sent;
 		const calls: Promise<unknown>[] = [];
@@ -319,7 +329,7 @@ export class PresenceConnection {
 				this.#client.presence.focus
 					.mutate({ connectionId, conversationId: focus })
 					.catch((error) => {
-						if (sent === this.#sent && sent.focus === focus) sent.focus = null;
+						if (sent === this.#sent && sent.focus === focus) sent.focus = undefined;
 						this.#onCallError(error, connectionId);
 					})
 			);

@@ -4,9 +4,57 @@
  * 100 KB bound. The widget itself is left out of the picture.
  */
 
+import { PREVIEW_PAGE_GAP_MS, PREVIEW_SAME_PAGE_MS } from '../protocol';
+
 export const MAX_PREVIEW_BYTES = 100 * 1024;
-/** The server accepts one preview per 30 s per visitor. */
-export const PREVIEW_INTERVAL_MS = 30_000;
+
+/** What this tab last sent, kept across its page loads so a reload neither repeats nor crowds it. */
+interface PreviewMemory {
+	/** Page of the last stored preview, and when it was stored (epoch ms). */
+	url: string | null;
+	storedAt: number;
+	/** The last call, stored or not. */
+	calledAt: number;
+}
+
+const MEMORY_KEY = 'presence.preview';
+
+function readMemory(): PreviewMemory {
+	try {
+		const raw = sessionStorage.getItem(MEMORY_KEY);
+		if (raw) return { url: null, storedAt: 0, calledAt: 0, ...JSON.parse(raw) };
+	} catch {
+		// Unreadable or unavailable: as if nothing was sent.
+	}
+	return { url: null, storedAt: 0, calledAt: 0 };
+}
+
+function writeMemory(memory: PreviewMemory) {
+	try {
+		sessionStorage.setItem(MEMORY_KEY, JSON.stringify(memory));
+	} catch {
+		// Not kept: the server's answers still keep the pace.
+	}
+}
+
+/**
+ * How long to wait before capturing `url`, or null when its preview is fresh already (this tab
+ * stored one of it less than `PREVIEW_SAME_PAGE_MS` ago). Calls are spaced by
+ * `PREVIEW_PAGE_GAP_MS`, the server's spacing of page changes, so they stay far below its limit.
+ */
+export function previewWait(url: string, settleMs: number, now = Date.now()): number | null {
+	const memory = readMemory();
+	if (memory.url === url && now - memory.storedAt < PREVIEW_SAME_PAGE_MS) return null;
+	return Math.max(settleMs, memory.calledAt + PREVIEW_PAGE_GAP_MS - now);
+}
+
+/** Records a call and its answer. */
+export function notePreviewCall(url: string, stored: boolean, now = Date.now()) {
+	const memory = readMemory();
+	memory.calledAt = now;
+	if (stored) [memory.url, memory.storedAt] = [url, now];
+	writeMemory(memory);
+}
 
 /** Decoded size of a base64 data URL. */
 export function dataUrlBytes(dataUrl: string): number {

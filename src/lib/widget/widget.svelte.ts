@@ -1,5 +1,6 @@
 import type { ChatMessage, Participant } from '../api-types';
 import type { PresenceClient } from '../client';
+import { receiptOf, type Receipt } from '../receipts';
 import { codeOf, PresenceConnection } from '../presence/presence.svelte';
 import { createVisitorClient } from './visitor-client';
 
@@ -23,6 +24,31 @@ export const localTokenStorage: TokenStorage = {
 	get: () => localStorage.getItem(VISITOR_TOKEN_KEY),
 	set: (token) => localStorage.setItem(VISITOR_TOKEN_KEY, token),
 	clear: () => localStorage.removeItem(VISITOR_TOKEN_KEY)
+};
+
+export const CHAT_OPEN_KEY = 'presence.chatOpen';
+
+/**
+ * Whether the chat panel is open, kept per tab (sessionStorage): a page load in the same tab
+ * (a reload, a link to a page outside the SPA) shows the chat as the visitor left it, as common
+ * chat widgets do; a new tab starts closed. Storage may be unavailable (privacy modes): closed.
+ */
+export const chatOpenStorage = {
+	get(): boolean {
+		try {
+			return sessionStorage.getItem(CHAT_OPEN_KEY) === 'open';
+		} catch {
+			return false;
+		}
+	},
+	set(open: boolean) {
+		try {
+			if (open) sessionStorage.setItem(CHAT_OPEN_KEY, 'open');
+			else sessionStorage.removeItem(CHAT_OPEN_KEY);
+		} catch {
+			// Not kept: the next page load starts closed, and reports so.
+		}
+	}
 };
 
 /**
@@ -81,6 +107,11 @@ export class VisitorChat {
 			) {
 				this.#unread += 1;
 			}
+			this.#delivered(event.deliveredTo ?? [], event.message.createdAt);
+		});
+		this.connection.on('delivered', (event) => {
+			if (event.conversationId === session.conversationId)
+				this.#delivered([event.userId], event.at);
 		});
 		this.connection.on('read', (event) => {
 			if (event.conversationId !== session.conversationId) return;
@@ -111,14 +142,15 @@ export class VisitorChat {
 		return this.#unread;
 	}
 
-	/** The visitor's latest message an agent has read ("Read" mark), or null. */
-	get lastReadOwnId(): string | null {
-		const agents = this.agents;
-		const mine = this.#messages.filter((m) => m.senderId === this.session.visitorId);
-		return (
-			mine.findLast((m) => agents.some((a) => a.lastReadAt !== null && a.lastReadAt >= m.createdAt))
-				?.id ?? null
-		);
+	/** Sent → Delivered → Read of one of the visitor's messages: the furthest any agent got. */
+	receiptOf(message: ChatMessage): Receipt {
+		let best: Receipt = 'sent';
+		for (const agent of this.agents) {
+			const receipt = receiptOf(message.createdAt, agent);
+			if (receipt === 'read') return receipt;
+			if (receipt === 'delivered') best = receipt;
+		}
+		return best;
 	}
 
 	start() {
@@ -157,11 +189,21 @@ export class VisitorChat {
 	}
 
 	async send(body: string) {
-		const { message } = await this.client.messages.send.mutate({
+		const { message, deliveredTo } = await this.client.messages.send.mutate({
 			conversationId: this.session.conversationId,
 			body
 		});
 		this.#add(message);
+		this.#delivered(deliveredTo, message.createdAt);
+	}
+
+	#delivered(userIds: readonly string[], at: string) {
+		for (const participant of this.#participants) {
+			if (!userIds.includes(participant.id)) continue;
+			if (!participant.lastDeliveredAt || participant.lastDeliveredAt < at) {
+				participant.lastDeliveredAt = at;
+			}
+		}
 	}
 
 	#add(message: ChatMessage): boolean {

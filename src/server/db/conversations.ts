@@ -25,7 +25,14 @@ export async function participantsOf(db: Kysely<Database>, conversationId: strin
 	return db
 		.selectFrom('conversation_participants as p')
 		.innerJoin('users as u', 'u.id', 'p.user_id')
-		.select(['u.id', 'u.kind', 'u.display_name', 'u.last_seen_at', 'p.last_read_at'])
+		.select([
+			'u.id',
+			'u.kind',
+			'u.display_name',
+			'u.last_seen_at',
+			'p.last_read_at',
+			'p.last_delivered_at'
+		])
 		.where('p.conversation_id', '=', conversationId)
 		.orderBy('u.kind')
 		.orderBy('u.display_name')

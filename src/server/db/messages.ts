@@ -109,6 +109,28 @@ export async function markRead(
 	return rows[0]?.last_read_at ?? null;
 }
 
+/**
+ * Moves these participants' delivered marks up to `at` (never backwards). Returns the ids whose
+ * mark moved: only they are news to the other participants.
+ */
+export async function markDelivered(
+	db: Kysely<Database>,
+	conversationId: string,
+	userIds: readonly string[],
+	at: Date
+): Promise<string[]> {
+	if (userIds.length === 0) return [];
+	const rows = await db
+		.updateTable('conversation_participants')
+		.set({ last_delivered_at: at })
+		.where('conversation_id', '=', conversationId)
+		.where('user_id', 'in', [...userIds])
+		.where((eb) => eb.or([eb('last_delivered_at', 'is', null), eb('last_delivered_at', '<', at)]))
+		.returning('user_id')
+		.execute();
+	return rows.map((r) => r.user_id);
+}
+
 /** Unread messages for one participant of one conversation. */
 export async function unreadCount(db: Kysely<Database>, conversationId: string, userId: string) {
 	const row = await db

@@ -44,6 +44,8 @@ export interface ConversationParticipantsTable {
 	conversation_id: string;
 	user_id: string;
 	last_read_at: NullableTimestamp;
+	/** Every message created at or before it reached one of this participant's devices. */
+	last_delivered_at: NullableTimestamp;
 	joined_at: Generated<Date>;
 }
 

@@ -6,10 +6,25 @@ import type { ChatMessage } from '../../lib/events';
  * each stream forwards only what names its owner (DESIGN section 6).
  */
 export type WorkspaceEvent =
-	| { type: 'message'; conversationId: string; recipients: string[]; message: ChatMessage }
+	| {
+			type: 'message';
+			conversationId: string;
+			recipients: string[];
+			message: ChatMessage;
+			/** Recipients with a live connection when it was sent: it was pushed to them. */
+			deliveredTo: string[];
+	  }
 	| { type: 'read'; conversationId: string; recipients: string[]; readerId: string; at: string }
+	/** `userId`'s delivered mark moved to `at` (they loaded the conversation after being away). */
+	| { type: 'delivered'; conversationId: string; recipients: string[]; userId: string; at: string }
 	| { type: 'conversation'; conversationId: string; recipients: string[]; visitorId: string }
-	| { type: 'preview'; recipients: string[]; userId: string; at: string }
+	| {
+			type: 'preview';
+			recipients: string[];
+			userId: string;
+			at: string;
+			page: { url: string; title: string } | null;
+	  }
 	/**
 	 * Agent sessions revoked (logout, logout everywhere): every stream opened with one of
 	 * `sessionIds` ends with UNAUTHORIZED; nodes drop them from their session cache.

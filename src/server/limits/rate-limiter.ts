@@ -94,7 +94,8 @@ const LIMITS = {
 	heartbeat: { limit: 30, windowMs: 60_000 },
 	page: { limit: 60, windowMs: 60_000 },
 	focus: { limit: 120, windowMs: 60_000 },
-	preview: { limit: 1, windowMs: 30_000 },
+	/** Every call counts; the spacing of stored previews is the procedure's own (protocol.ts). */
+	preview: { limit: 20, windowMs: 60_000 },
 	message: { limit: 60, windowMs: 60_000 },
 	markRead: { limit: 120, windowMs: 60_000 },
 	login: { limit: 20, windowMs: 60_000 },

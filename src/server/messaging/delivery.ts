@@ -1,22 +1,25 @@
 import type { ChatMessage } from '../../lib/events';
 import { participantsOf } from '../db/conversations';
-import { insertMessage, markRead, unreadCount } from '../db/messages';
+import { insertMessage, markDelivered, markRead, unreadCount } from '../db/messages';
 import { publishEvent } from '../events/publish';
 import type { Services } from '../services';
 import type { Identity } from '../trpc';
 
 /**
  * Smart delivery (DESIGN section 5). A message is pushed on every participant's stream; it is
- * `delivered` when a recipient has a live connection; a recipient focused on this conversation
- * ("chatting with the sender") reads it at once and the sender gets a `read` event. Offline
- * recipients find it unread when they return. Presence of all recipients: one batch read.
+ * `delivered` to each recipient with a live connection (their delivered mark moves, and the
+ * `message` event names them); a recipient whose tab shows this conversation open and visible
+ * ("chatting with the sender") reads it at once and the sender gets a `read` event. A focus a
+ * reloaded tab only inherited does not count: that tab has not said yet that it shows the chat.
+ * Offline recipients find it unread when they return, and loading it then delivers it
+ * (`deliverLoaded`). Presence of all recipients: one batch read.
  */
 export async function sendMessage(
 	services: Services,
 	sender: Identity,
 	conversationId: string,
 	body: string
-): Promise<{ message: ChatMessage; delivered: boolean }> {
+): Promise<{ message: ChatMessage; delivered: boolean; deliveredTo: string[] }> {
 	const { db, presence } = services;
 	const row = await insertMessage(db, { conversationId, senderId: sender.userId, body });
 	const participants = await participantsOf(db, conversationId);
@@ -34,17 +37,19 @@ export async function sendMessage(
 		body: row.body,
 		createdAt: row.created_at.toISOString()
 	};
-	const delivered = recipients.some((id) => states.get(id)?.isOnline);
+	const deliveredTo = recipients.filter((id) => states.get(id)?.isOnline);
 	const readers = recipients.filter((id) => {
 		const state = states.get(id);
-		return state?.isOnline && state.focusConversationId === conversationId;
+		return state?.isOnline && state.focusConversationId === conversationId && !state.focusInherited;
 	});
 
+	await markDelivered(db, conversationId, deliveredTo, row.created_at);
 	await publishEvent(services, sender.workspaceId, {
 		type: 'message',
 		conversationId,
 		recipients: everyone,
-		message
+		message,
+		deliveredTo
 	});
 	if (readers.length) {
 		await markRead(db, conversationId, readers, row.created_at);
@@ -58,7 +63,30 @@ export async function sendMessage(
 			});
 		}
 	}
-	return { message, delivered };
+	return { message, delivered: deliveredTo.length > 0, deliveredTo };
+}
+
+/**
+ * `reader` loaded the conversation up to its newest message at `newest`: whatever had not
+ * reached them (sent while they were away) now has. The other participants hear it once, when
+ * the mark moved.
+ */
+export async function deliverLoaded(
+	services: Services,
+	reader: Identity,
+	conversationId: string,
+	newest: Date
+) {
+	const moved = await markDelivered(services.db, conversationId, [reader.userId], newest);
+	if (moved.length === 0) return;
+	const participants = await participantsOf(services.db, conversationId);
+	await publishEvent(services, reader.workspaceId, {
+		type: 'delivered',
+		conversationId,
+		recipients: participants.map((p) => p.id),
+		userId: reader.userId,
+		at: newest.toISOString()
+	});
 }
 
 /** Marks the conversation read for `reader` and tells the other participants. */

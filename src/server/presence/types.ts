@@ -33,6 +33,12 @@ export interface PresenceState {
 	lastSeenAt: number | null;
 	/** Only grows, across nodes and across a Redis restart. 0 = never seen. */
 	version: number;
+	/**
+	 * True while `focusConversationId` is only inherited from a tab that closed within the grace
+	 * (a reload) and the new tab has not said yet what it shows. Viewers see it (no flicker); smart
+	 * delivery does not count it as reading. Absent = false.
+	 */
+	focusInherited?: boolean;
 }
 
 /** A viewer-visible change, as published on the workspace's bus channel. */
@@ -50,7 +56,15 @@ export interface PresenceTimings {
 	leaseTtlMs: number;
 	/** How often each node sweeps. */
 	sweepIntervalMs: number;
+	/**
+	 * A focus inherited by a reload is dropped if the new tab has not confirmed it by then (its
+	 * first focus report, null included, replaces it at once); default `INHERITED_FOCUS_MS`.
+	 */
+	inheritedFocusMs?: number;
 }
+
+/** How long a reloaded tab has to confirm the focus it inherited (one sweep adds to it). */
+export const INHERITED_FOCUS_MS = 1000;
 
 /** Where `last_seen_at` is persisted (Postgres in the app). Failures are logged and retried by the engine. */
 export interface LastSeenStore {

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../presence/redis/client';
+import type { CurrentPage } from '../presence/types';
 import type { PreviewType } from './image';
 
 /**
@@ -10,6 +11,8 @@ export interface StoredPreview {
 	/** base64 */
 	data: string;
 	at: number;
+	/** The page it shows; absent in previews stored before pages were kept. */
+	page?: CurrentPage | null;
 }
 
 export interface PreviewStore {

@@ -50,6 +50,7 @@ export const conversationsRouter = router({
 				kind: p.kind,
 				displayName: p.display_name,
 				lastReadAt: p.last_read_at?.toISOString() ?? null,
+				lastDeliveredAt: p.last_delivered_at?.toISOString() ?? null,
 				...presence.get(p.id)!
 			}));
 		})

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { decodeCursor, messagesPage } from '../db/messages';
-import { markConversationRead, sendMessage } from '../messaging/delivery';
+import { deliverLoaded, markConversationRead, sendMessage } from '../messaging/delivery';
 import { personProcedure, router } from '../trpc';
 import { rateLimit, requireParticipant } from './guards';
 
@@ -15,6 +15,11 @@ export const messagesRouter = router({
 				throw new TRPCError({ code: 'BAD_REQUEST', message: 'Invalid cursor' });
 			await requireParticipant(ctx, input.conversationId);
 			const page = await messagesPage(ctx.services.db, input.conversationId, before);
+			// The newest page reached the caller: what was sent while they were away is delivered.
+			const newest = page.rows[0];
+			if (!before && newest) {
+				await deliverLoaded(ctx.services, ctx.identity, input.conversationId, newest.created_at);
+			}
 			return {
 				messages: page.rows.map((m) => ({
 					id: m.id,

@@ -4,6 +4,7 @@ import { audienceOf, conversationIdsOf } from '../db/conversations';
 import { findUser } from '../db/people';
 import { markReadOnFocus } from '../messaging/delivery';
 import { publishEvent } from '../events/publish';
+import { PREVIEW_PAGE_GAP_MS, PREVIEW_SAME_PAGE_MS } from '../../lib/protocol';
 import { parsePreview } from '../previews/image';
 import { presenceStream } from '../streams/presence-stream';
 import { connectInput } from '../streams/viewer-scope';
@@ -18,6 +19,10 @@ import {
 import { presenceFor } from './presence-fields';
 
 const connectionId = z.string().min(1).max(200);
+const pageInput = z.object({
+	url: z.url({ protocol: /^https?$/ }).max(2048),
+	title: z.string().trim().max(300)
+});
 
 export const presenceRouter = router({
 	/**
@@ -70,13 +75,7 @@ export const presenceRouter = router({
 		}),
 
 	page: personProcedure
-		.input(
-			z.object({
-				connectionId,
-				url: z.url({ protocol: /^https?$/ }).max(2048),
-				title: z.string().trim().max(300)
-			})
-		)
+		.input(pageInput.extend({ connectionId }))
 		.mutation(async ({ ctx, input }) => {
 			requireOwnWorkspace(ctx, input.connectionId);
 			await rateLimit(ctx, 'page', ctx.identity.userId);
@@ -85,9 +84,21 @@ export const presenceRouter = router({
 			return { ok: true as const };
 		}),
 
-	/** A small image of the visitor's page: PNG, JPEG or WebP by content, at most 100 KB, one per 30 s. */
+	/**
+	 * A small image of the visitor's page (PNG, JPEG or WebP by content, at most 100 KB) and the
+	 * page it shows (default: the page the visitor last reported). Stored when it is of another
+	 * page than the stored one and that one is `PREVIEW_PAGE_GAP_MS` old, or of the same page and
+	 * `PREVIEW_SAME_PAGE_MS` old; otherwise `stored: false` and, when a capture of this page is
+	 * still wanted, `retryAfterMs`.
+	 */
 	preview: personProcedure
-		.input(z.object({ connectionId, image: z.string().min(1).max(140_000) }))
+		.input(
+			z.object({
+				connectionId,
+				image: z.string().min(1).max(140_000),
+				page: pageInput.optional()
+			})
+		)
 		.mutation(async ({ ctx, input }) => {
 			const parsed = parsePreview(input.image);
 			if (!parsed.ok) throw new TRPCError({ code: 'BAD_REQUEST', message: parsed.reason });
@@ -95,11 +106,28 @@ export const presenceRouter = router({
 			await requireOwnConnection(ctx, input.connectionId);
 			await rateLimit(ctx, 'preview', ctx.identity.userId);
 			const { services, identity } = ctx;
+			const [held, page] = await Promise.all([
+				services.previews.get(identity.workspaceId, identity.userId),
+				input.page ??
+					services.presence
+						.read(identity.workspaceId, [identity.userId])
+						.then((states) => states.get(identity.userId)?.currentPage ?? null)
+			]);
 			const at = Date.now();
+			if (held) {
+				const age = at - held.at;
+				const samePage = (held.page?.url ?? null) === (page?.url ?? null);
+				if (samePage && age < PREVIEW_SAME_PAGE_MS) {
+					return { ok: true as const, stored: false, retryAfterMs: null };
+				}
+				if (!samePage && age < PREVIEW_PAGE_GAP_MS) {
+					return { ok: true as const, stored: false, retryAfterMs: PREVIEW_PAGE_GAP_MS - age };
+				}
+			}
 			await services.previews.put(
 				identity.workspaceId,
 				identity.userId,
-				{ type: parsed.type, data: parsed.bytes.toString('base64'), at },
+				{ type: parsed.type, data: parsed.bytes.toString('base64'), at, page },
 				services.config.PRESENCE_HEARTBEAT_TIMEOUT_MS
 			);
 			const audience = await audienceOf(services.db, identity);
@@ -107,9 +135,10 @@ export const presenceRouter = router({
 				type: 'preview',
 				recipients: audience.filter((p) => p.kind === 'agent').map((p) => p.id),
 				userId: identity.userId,
-				at: new Date(at).toISOString()
+				at: new Date(at).toISOString(),
+				page
 			});
-			return { ok: true as const };
+			return { ok: true as const, stored: true, retryAfterMs: null };
 		}),
 
 	/** The visitor's latest preview as a data URL; null while offline or when there is none. */
@@ -132,7 +161,8 @@ export const presenceRouter = router({
 			if (!online || !preview) return null;
 			return {
 				dataUrl: `data:${preview.type};base64,${preview.data}`,
-				at: new Date(preview.at).toISOString()
+				at: new Date(preview.at).toISOString(),
+				page: preview.page ?? null
 			};
 		}),
 

@@ -91,7 +91,19 @@ export function workspaceStreamEvent(event: WorkspaceEvent): StreamEvent | null 
 				visitorId: event.visitorId
 			};
 		case 'message':
-			return { type: 'message', conversationId: event.conversationId, message: event.message };
+			return {
+				type: 'message',
+				conversationId: event.conversationId,
+				message: event.message,
+				deliveredTo: event.deliveredTo
+			};
+		case 'delivered':
+			return {
+				type: 'delivered',
+				conversationId: event.conversationId,
+				userId: event.userId,
+				at: event.at
+			};
 		case 'read':
 			return {
 				type: 'read',
@@ -100,7 +112,7 @@ export function workspaceStreamEvent(event: WorkspaceEvent): StreamEvent | null 
 				at: event.at
 			};
 		case 'preview':
-			return { type: 'preview', userId: event.userId, at: event.at };
+			return { type: 'preview', userId: event.userId, at: event.at, page: event.page };
 		case 'session-revoked':
 			return null;
 		case 'resync':

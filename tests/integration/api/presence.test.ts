@@ -158,7 +158,7 @@ describe('presence procedures', () => {
 		mine.close();
 	});
 
-	it('preview: accepts a PNG by content, refuses other content and oversize with BAD_REQUEST; agents fetch it while online', async () => {
+	it('preview: accepts a PNG by content, refuses other content and oversize with BAD_REQUEST; agents fetch it, with its page, while online', async () => {
 		const ws = await createWorkspace(t.services, { agents: 1, visitors: 1 });
 		const [v0] = ws.visitors;
 		const visitor = await open({ visitorToken: v0!.visitorToken });
@@ -174,16 +174,32 @@ describe('presence procedures', () => {
 		const agentApi = t.caller({ sessionToken: ws.agents[0]!.sessionToken });
 		expect(await agentApi.presence.previewImage({ userId: v0!.id })).toBeNull();
 
-		await api.presence.preview({
-			connectionId,
-			image: `data:image/png;base64,${PNG.toString('base64')}`
-		});
+		const home = { url: 'https://shop.test/', title: 'Home' };
+		await expect(
+			api.presence.preview({
+				connectionId,
+				image: `data:image/png;base64,${PNG.toString('base64')}`,
+				page: home
+			})
+		).resolves.toMatchObject({ stored: true });
 		const stored = await agentApi.presence.previewImage({ userId: v0!.id });
 		expect(stored?.dataUrl).toBe(`data:image/png;base64,${PNG.toString('base64')}`);
-		// One per 30 s.
+		expect(stored?.page).toEqual(home);
+		// The same page again within 30 s is not needed: answered, not stored, not an error.
 		await expect(
-			api.presence.preview({ connectionId, image: PNG.toString('base64') })
-		).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+			api.presence.preview({ connectionId, image: PNG.toString('base64'), page: home })
+		).resolves.toEqual({ ok: true, stored: false, retryAfterMs: null });
+		// Another page right away: its turn comes once the last capture is 5 s old.
+		const cart = { url: 'https://shop.test/cart', title: 'Cart' };
+		const early = await api.presence.preview({
+			connectionId,
+			image: PNG.toString('base64'),
+			page: cart
+		});
+		expect(early.stored).toBe(false);
+		expect(early.retryAfterMs).toBeGreaterThan(0);
+		expect(early.retryAfterMs).toBeLessThanOrEqual(5000);
+		expect((await agentApi.presence.previewImage({ userId: v0!.id }))?.page).toEqual(home);
 
 		visitor.close();
 		await eventually(
@@ -250,6 +266,77 @@ describe('smart delivery', () => {
 		const [after] = await visitorApi.conversations.list();
 		expect(after!.unread).toBe(0);
 		visitor.close();
+		agent.close();
+	});
+	it('a reload that only inherited the chat-open focus does not read a message at once; the tab saying "open" does', async () => {
+		const ws = await createWorkspace(t.services, { agents: 1, visitors: 1 });
+		const [v0] = ws.visitors;
+		const conversationId = v0!.conversationId;
+		const agentApi = t.caller({ sessionToken: ws.agents[0]!.sessionToken });
+		const visitorApi = t.caller({ visitorToken: v0!.visitorToken });
+		const agent = await open({ sessionToken: ws.agents[0]!.sessionToken });
+		const before = await open({ visitorToken: v0!.visitorToken });
+		await visitorApi.presence.focus({ connectionId: before.ready.connectionId, conversationId });
+		await agent.reader.presenceOf(v0!.id, (e) => e.status === 'online');
+
+		// The reload: the old stream closes, the new one opens within the grace and has said nothing yet.
+		before.close();
+		await before.reader.done;
+		const reloaded = await open({ visitorToken: v0!.visitorToken });
+		const unseen = await agentApi.messages.send({ conversationId, body: 'Still there?' });
+		expect(unseen.delivered).toBe(true);
+		expect(unseen.deliveredTo).toEqual([v0!.id]);
+		const [mine] = await visitorApi.conversations.list();
+		expect(mine!.unread).toBe(1);
+		const visitorSide = await visitorApi.conversations.participants({ conversationId });
+		expect(visitorSide.find((p) => p.id === v0!.id)).toMatchObject({
+			lastDeliveredAt: unseen.message.createdAt
+		});
+
+		// The reloaded tab shows the chat open: that reads it, and the agent hears so.
+		await visitorApi.presence.focus({ connectionId: reloaded.ready.connectionId, conversationId });
+		const read = await agent.reader.next((e) => e.type === 'read' && e.readerId === v0!.id);
+		expect(read).toMatchObject({ conversationId });
+		const [after] = await visitorApi.conversations.list();
+		expect(after!.unread).toBe(0);
+		reloaded.close();
+		agent.close();
+	});
+
+	it('delivered: a message to an offline visitor is delivered when they come back and load it; the agent hears it once', async () => {
+		const ws = await createWorkspace(t.services, { agents: 1, visitors: 1 });
+		const [v0] = ws.visitors;
+		const conversationId = v0!.conversationId;
+		const agentApi = t.caller({ sessionToken: ws.agents[0]!.sessionToken });
+		const visitorApi = t.caller({ visitorToken: v0!.visitorToken });
+		const agent = await open({ sessionToken: ws.agents[0]!.sessionToken });
+
+		const sent = await agentApi.messages.send({ conversationId, body: 'Back soon?' });
+		expect(sent).toMatchObject({ delivered: false, deliveredTo: [] });
+		const pushed = await agent.reader.next(
+			(e) => e.type === 'message' && e.message.id === sent.message.id
+		);
+		expect(pushed).toMatchObject({ deliveredTo: [] });
+		const visitorMarks = async () =>
+			(await agentApi.conversations.participants({ conversationId })).find((p) => p.id === v0!.id);
+		expect(await visitorMarks()).toMatchObject({ lastDeliveredAt: null, lastReadAt: null });
+
+		// The visitor returns: the widget loads the conversation.
+		await visitorApi.messages.list({ conversationId });
+		const delivered = await agent.reader.next((e) => e.type === 'delivered' && e.userId === v0!.id);
+		expect(delivered).toMatchObject({ conversationId, at: sent.message.createdAt });
+		expect(await visitorMarks()).toMatchObject({
+			lastDeliveredAt: sent.message.createdAt,
+			lastReadAt: null
+		});
+
+		// Loading again moves nothing: no second event (the next one the agent sees is the marker).
+		await visitorApi.messages.list({ conversationId });
+		const marker = await agentApi.messages.send({ conversationId, body: 'marker' });
+		const next = await agent.reader.next(
+			(e) => e.type === 'delivered' || (e.type === 'message' && e.message.id === marker.message.id)
+		);
+		expect(next.type).toBe('message');
 		agent.close();
 	});
 });

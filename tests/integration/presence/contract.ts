@@ -211,6 +211,103 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 			});
 		});
 
+		it('an inherited focus is only lent: the new tab reporting no focus ends it at once', async () => {
+			const { engine, ws, events } = await setup();
+			const a = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.focus(a.connectionId, 'conv-1');
+			await waitFor(() => events.of('v1').length === 2, 'online, focus');
+			await engine.disconnect(a.connectionId);
+			const b = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			expect(b.change).toBeNull();
+			// Still shown (no flicker), but not counted as reading by anyone who asks.
+			expect((await engine.read(ws, ['v1'])).get('v1')).toMatchObject({
+				focusConversationId: 'conv-1',
+				focusInherited: true
+			});
+			// The reloaded page shows the chat closed.
+			const blur = await engine.focus(b.connectionId, null);
+			expect(blur).toMatchObject({ isOnline: true, focusConversationId: null });
+			await waitFor(() => events.of('v1').length === 3, 'the blur');
+			expect(events.of('v1')[2]).toMatchObject({ isOnline: true, focusConversationId: null });
+			assertVersionsIncrease(events.of('v1'));
+			const state = (await engine.read(ws, ['v1'])).get('v1')!;
+			expect(state.focusConversationId).toBeNull();
+			expect(state.focusInherited).toBeFalsy();
+		});
+
+		it('a reloaded tab confirming the inherited focus emits nothing and keeps it for good', async () => {
+			const { engine, ws, events } = await setup({ inheritedFocusMs: 150 });
+			const a = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.focus(a.connectionId, 'conv-1');
+			await waitFor(() => events.of('v1').length === 2, 'online, focus');
+			await engine.disconnect(a.connectionId);
+			const b = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			expect(await engine.focus(b.connectionId, 'conv-1')).toBeNull();
+			// Past the lending time: the tab's own report stands.
+			await sleep(SETTLE_MS);
+			expect(events.of('v1')).toHaveLength(2);
+			const state = (await engine.read(ws, ['v1'])).get('v1')!;
+			expect(state).toMatchObject({ isOnline: true, focusConversationId: 'conv-1' });
+			expect(state.focusInherited).toBeFalsy();
+		});
+
+		it('an inherited focus no tab confirms is dropped after inheritedFocusMs (a page report does not confirm it)', async () => {
+			const lendMs = 300;
+			const { engine, ws, events } = await setup({ inheritedFocusMs: lendMs });
+			const a = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.page(a.connectionId, { url: 'https://shop.test/a', title: 'A' });
+			await engine.focus(a.connectionId, 'conv-1');
+			await waitFor(() => events.of('v1').length === 3, 'online, page, focus');
+			await engine.disconnect(a.connectionId);
+			const reloadedAt = Date.now();
+			const b = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.page(b.connectionId, { url: 'https://shop.test/b', title: 'B' });
+			await waitFor(() => events.of('v1').length === 4, 'the new page');
+			expect(events.of('v1')[3]).toMatchObject({ focusConversationId: 'conv-1' });
+			await waitFor(() => events.of('v1').length === 5, 'the lent focus lapsing');
+			expect(Date.now() - reloadedAt).toBeGreaterThanOrEqual(lendMs - 20);
+			expect(events.of('v1')[4]).toMatchObject({
+				isOnline: true,
+				focusConversationId: null,
+				currentPage: { url: 'https://shop.test/b', title: 'B' }
+			});
+			assertVersionsIncrease(events.of('v1'));
+			// Still online: only the focus went; nothing else follows.
+			await sleep(SETTLE_MS);
+			expect(events.of('v1')).toHaveLength(5);
+			expect((await engine.read(ws, ['v1'])).get('v1')).toMatchObject({
+				isOnline: true,
+				focusConversationId: null
+			});
+		});
+
+		it("a tab focused meanwhile is not touched when another tab's inherited focus lapses", async () => {
+			const { engine, ws, events } = await setup({ inheritedFocusMs: 150 });
+			const a = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.focus(a.connectionId, 'conv-1');
+			await engine.disconnect(a.connectionId);
+			// The reloaded tab never says what it shows; a second tab focuses another conversation.
+			await engine.connect({ workspaceId: ws, userId: 'v1' });
+			const c = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.focus(c.connectionId, 'conv-2');
+			await waitFor(
+				() => events.of('v1').at(-1)?.focusConversationId === 'conv-2',
+				'the second tab focusing'
+			);
+			const count = events.of('v1').length;
+			await sleep(SETTLE_MS);
+			expect(events.of('v1')).toHaveLength(count);
+			expect((await engine.read(ws, ['v1'])).get('v1')).toMatchObject({
+				focusConversationId: 'conv-2'
+			});
+			// And the lapsed tab stays without focus when the focused one blurs.
+			await engine.focus(c.connectionId, null);
+			await waitFor(
+				() => events.of('v1').at(-1)?.focusConversationId === null,
+				'no focus left anywhere'
+			);
+		});
+
 		it('heartbeat starvation: offline after the timeout, and watchExpiry fires', async () => {
 			const timeout = 1000;
 			const { engine, ws, events } = await setup({ heartbeatTimeoutMs: timeout });

@@ -17,6 +17,7 @@ import type {
 	PresenceStats,
 	PresenceTimings
 } from '../types';
+import { INHERITED_FOCUS_MS } from '../types';
 
 export interface MemoryPresenceOptions {
 	timings: PresenceTimings;
@@ -31,6 +32,8 @@ interface Connection {
 	deadline: number;
 	focus: string | null;
 	focusAt: number;
+	/** Set while `focus` is inherited from a reload: when it lapses unless the tab confirms it. */
+	focusLentUntil: number | null;
 	page: CurrentPage | null;
 	pageAt: number;
 }
@@ -45,6 +48,8 @@ interface Person {
 	version: number;
 	lastSeenAt: number | null;
 	focus: string | null;
+	/** The person-level focus comes from a connection that only inherited it. */
+	focusInherited: boolean;
 	page: CurrentPage | null;
 	/** Last report time, keeps report times strictly increasing per person. */
 	reportedAt: number;
@@ -105,14 +110,20 @@ export class MemoryPresenceEngine implements PresenceEngine {
 			deadline: Date.now() + this.#timings.heartbeatTimeoutMs,
 			focus: null,
 			focusAt: 0,
+			focusLentUntil: null,
 			page: null,
 			pageAt: 0
 		};
 		const graced = p.graceUntil !== null && p.connections.size === 0;
 		if (graced) {
-			// A reload within the grace: the new tab inherits what the person showed, so nothing changes.
+			// A reload within the grace: the new tab inherits what the person showed, so nothing
+			// changes. The focus only until the tab says what it shows (or fails to, in time).
 			connection.focus = p.focus;
 			connection.focusAt = p.focus ? p.reportedAt : 0;
+			if (p.focus) {
+				connection.focusLentUntil =
+					Date.now() + (this.#timings.inheritedFocusMs ?? INHERITED_FOCUS_MS);
+			}
 			connection.page = p.page;
 			connection.pageAt = p.page ? p.reportedAt : 0;
 		}
@@ -174,6 +185,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		const p = this.#person(connection.workspaceId, connection.userId);
 		connection.focus = conversationId || null;
 		connection.focusAt = this.#reportTime(p);
+		connection.focusLentUntil = null;
 		return this.#refresh(p);
 	}
 
@@ -275,6 +287,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 				version: 0,
 				lastSeenAt: null,
 				focus: null,
+				focusInherited: false,
 				page: null,
 				reportedAt: 0
 			};
@@ -298,15 +311,19 @@ export class MemoryPresenceEngine implements PresenceEngine {
 	#derive(p: Person): void {
 		let focus: string | null = null;
 		let focusAt = -1;
+		let inherited = false;
 		let page: CurrentPage | null = null;
 		let pageAt = -1;
 		for (const id of p.connections) {
 			const c = this.#connections.get(id);
 			if (!c) continue;
-			if (c.focus !== null && c.focusAt > focusAt) [focus, focusAt] = [c.focus, c.focusAt];
+			if (c.focus !== null && c.focusAt > focusAt) {
+				[focus, focusAt, inherited] = [c.focus, c.focusAt, c.focusLentUntil !== null];
+			}
 			if (c.page !== null && c.pageAt > pageAt) [page, pageAt] = [c.page, c.pageAt];
 		}
 		p.focus = focus;
+		p.focusInherited = inherited;
 		p.page = page;
 	}
 
@@ -331,6 +348,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		if (!p.online) return null;
 		p.online = false;
 		p.focus = null;
+		p.focusInherited = false;
 		p.page = null;
 		p.lastSeenAt = Date.now();
 		this.#lastSeen.add(p.workspaceId, p.userId, p.lastSeenAt);
@@ -369,6 +387,13 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		for (const connection of expired) {
 			this.#afterRemoval(this.#person(connection.workspaceId, connection.userId), 0);
 		}
+		// A reloaded tab that never said what it shows: it is not known to show the conversation.
+		for (const connection of this.#connections.values()) {
+			if (connection.focusLentUntil === null || connection.focusLentUntil > now) continue;
+			connection.focus = null;
+			connection.focusLentUntil = null;
+			this.#refresh(this.#person(connection.workspaceId, connection.userId));
+		}
 		for (const p of [...this.#graced]) {
 			if (p.graceUntil !== null && p.graceUntil <= now && p.connections.size === 0) {
 				this.#goOffline(p);
@@ -399,7 +424,7 @@ function samePage(a: CurrentPage | null, b: CurrentPage | null): boolean {
 }
 
 function stateOf(p: Person): PresenceState {
-	return {
+	const state: PresenceState = {
 		userId: p.userId,
 		isOnline: p.online,
 		focusConversationId: p.online ? p.focus : null,
@@ -407,4 +432,6 @@ function stateOf(p: Person): PresenceState {
 		lastSeenAt: p.lastSeenAt,
 		version: p.version
 	};
+	if (state.focusConversationId !== null && p.focusInherited) state.focusInherited = true;
+	return state;
 }

@@ -11,6 +11,8 @@ interface StoredSummary {
 	v?: string;
 	l?: string;
 	f?: string;
+	/** 1: the focus is inherited, not confirmed by a tab yet. */
+	i?: number;
 	p?: string;
 }
 
@@ -51,14 +53,17 @@ export function decodeSummary(userId: string, raw: string | null | undefined): P
 		return offlineState(userId);
 	}
 	const isOnline = stored.o === 1;
-	return {
+	const focusConversationId = isOnline && typeof stored.f === 'string' ? stored.f : null;
+	const state: PresenceState = {
 		userId,
 		isOnline,
-		focusConversationId: isOnline && typeof stored.f === 'string' ? stored.f : null,
+		focusConversationId,
 		currentPage: isOnline ? decodePage(stored.p) : null,
 		lastSeenAt: toNumberOrNull(stored.l),
 		version: toNumberOrNull(stored.v) ?? 0
 	};
+	if (focusConversationId !== null && stored.i === 1) state.focusInherited = true;
+	return state;
 }
 
 export function decodeChange(raw: string): PresenceChange | null {

@@ -18,6 +18,7 @@ import type {
 	PresenceStats,
 	PresenceTimings
 } from '../types';
+import { INHERITED_FOCUS_MS } from '../types';
 import { offlineState } from '../shared/state';
 import { decodeBusMessage, decodeSummary, encodePage } from './codec';
 import { commandTimeoutOf, duplicateClient, type RedisClient } from './client';
@@ -526,7 +527,8 @@ export class RedisPresenceEngine implements PresenceEngine {
 				held.focus ?? '',
 				held.focusAt,
 				held.page ?? '',
-				held.pageAt
+				held.pageAt,
+				this.#timings.inheritedFocusMs ?? INHERITED_FOCUS_MS
 			]
 		);
 		if (!result) throw new Error('register returned nothing');

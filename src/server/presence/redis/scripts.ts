@@ -14,11 +14,13 @@
  *
  * Layout (see keys.ts and README.md):
  *   c:<conn>   hash  u=user n=holder f=focus ft=focus report time p=page json pt=page report time
+ *              fi=1 while the focus is inherited (a reload within the grace) and not yet confirmed
  *   pc:<user>  set   the person's live connections
  *   n:<holder> set   connections held by that node incarnation
  *   dl         zset  connection -> heartbeat deadline (ms)
  *   gr         zset  person -> end of grace (ms)
- *   s:<user>   string JSON summary {o, v, l, f, p, r}; what batch reads MGET
+ *   ih         zset  connection -> time its inherited focus lapses unless the tab confirms it (ms)
+ *   s:<user>   string JSON summary {o, v, l, f, i, p, r}; what batch reads MGET (i=1: f is inherited)
  *   presence   the workspace's pub/sub channel
  */
 
@@ -37,12 +39,13 @@ local function fmt(n) return string.format('%.0f', n) end
 
 local function load(user)
   local raw = redis.call('GET', BASE .. 's:' .. user)
-  if not raw then return { o = 0, v = 0, l = false, f = false, p = false, r = 0 } end
+  if not raw then return { o = 0, v = 0, l = false, f = false, i = false, p = false, r = 0 } end
   local s = cjson.decode(raw)
   return {
     o = tonumber(s.o) or 0, v = tonumber(s.v) or 0,
     l = (type(s.l) == 'string') and tonumber(s.l) or false,
     f = (type(s.f) == 'string') and s.f or false,
+    i = (s.i == 1),
     p = (type(s.p) == 'string') and s.p or false,
     r = tonumber(s.r) or 0
   }
@@ -52,6 +55,7 @@ local function save(user, s)
   local t = { o = s.o, v = fmt(s.v), r = fmt(s.r) }
   if s.l then t.l = fmt(s.l) end
   if s.f then t.f = s.f end
+  if s.f and s.i then t.i = 1 end
   if s.p then t.p = s.p end
   redis.call('SET', BASE .. 's:' .. user, cjson.encode(t), 'PX', SUMMARY_TTL)
 end
@@ -62,46 +66,51 @@ local function emit(user, s)
   save(user, s)
   local msg = cjson.encode({
     k = 'c', w = WS, u = user, o = s.o, v = fmt(s.v),
-    l = s.l and fmt(s.l) or nil, f = s.f or nil, p = s.p or nil
+    l = s.l and fmt(s.l) or nil, f = s.f or nil, i = (s.f and s.i) and 1 or nil, p = s.p or nil
   })
   redis.call('PUBLISH', CHANNEL, msg)
   OUT[#OUT + 1] = msg
 end
 
--- Person-level focus: the most recently reported non-null focus among live connections.
+-- Person-level focus: the most recently reported non-null focus among live connections
+-- (and whether it is only inherited: no tab has confirmed it since the reload).
 -- Person-level page: the most recently reported page among live connections.
 local function derive(user)
   local conns = redis.call('SMEMBERS', BASE .. 'pc:' .. user)
-  local f, ft, p, pt = false, -1, false, -1
+  local f, ft, fi, p, pt = false, -1, false, false, -1
   for i = 1, #conns do
-    local h = redis.call('HMGET', BASE .. 'c:' .. conns[i], 'f', 'ft', 'p', 'pt')
+    local h = redis.call('HMGET', BASE .. 'c:' .. conns[i], 'f', 'ft', 'p', 'pt', 'fi')
     if h[1] then
       local t = tonumber(h[2]) or 0
-      if t > ft then f, ft = h[1], t end
+      if t > ft then f, ft, fi = h[1], t, (h[5] and true or false) end
     end
     if h[3] then
       local t = tonumber(h[4]) or 0
       if t > pt then p, pt = h[3], t end
     end
   end
-  return f, p
+  return f, p, fi
 end
 
--- After the person's connections changed (some remain): emit if focus/page moved.
+-- After the person's connections changed (some remain): emit if focus/page moved. Whether the
+-- focus is inherited is not visible to viewers (no event), but delivery reads it: it is saved.
 local function refresh(user, s)
-  local f, p = derive(user)
+  local f, p, fi = derive(user)
+  local was = s.i
+  s.i = fi
   if f ~= s.f or p ~= s.p then
     s.f, s.p = f, p
     emit(user, s)
     return true
   end
+  if was ~= fi then save(user, s) end
   return false
 end
 
 local function go_online(user, s)
   s.o = 1
   s.l = NOW
-  s.f, s.p = derive(user)
+  s.f, s.p, s.i = derive(user)
   emit(user, s)
   SEEN[#SEEN + 1] = user
 end
@@ -110,7 +119,7 @@ local function go_offline(user, s)
   if s.o == 0 then return end
   s.o = 0
   s.l = NOW
-  s.f, s.p = false, false
+  s.f, s.p, s.i = false, false, false
   emit(user, s)
   SEEN[#SEEN + 1] = user
 end
@@ -120,6 +129,7 @@ local function remove_conn(c)
   local key = BASE .. 'c:' .. c
   local h = redis.call('HMGET', key, 'u', 'n')
   redis.call('ZREM', BASE .. 'dl', c)
+  redis.call('ZREM', BASE .. 'ih', c)
   if not h[1] then return false end
   redis.call('DEL', key)
   redis.call('SREM', BASE .. 'pc:' .. h[1], c)
@@ -154,10 +164,12 @@ end
 
 /**
  * register: a new connection (or a node re-registering one it holds, after Redis lost it or
- * after the node's lease lapsed). ARGV[3..10] = conn, user, holder, heartbeatTimeoutMs,
- * focus, focusTime, page, pageTime ('' = none). A reconnect within the person's grace inherits
- * the person's focus and page, so a reload shows nothing at all.
- * Returns { changes, seen, now, deadline }.
+ * after the node's lease lapsed). ARGV[3..11] = conn, user, holder, heartbeatTimeoutMs,
+ * focus, focusTime, page, pageTime ('' = none), inheritedFocusMs. A reconnect within the
+ * person's grace inherits the person's focus and page, so a reload shows nothing at all. The
+ * focus is only lent: the tab's own first focus report replaces it, and if none comes within
+ * inheritedFocusMs the sweep drops it (no tab is known to show that conversation any more).
+ * Returns { changes, seen, now, next due time (heartbeat deadline or inherited focus lapse) }.
  */
 const REGISTER = `
 local conn, user, holder, hb = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
@@ -179,12 +191,20 @@ local had = redis.call('SCARD', pc)
 local graced = redis.call('ZSCORE', BASE .. 'gr', user)
 local s = load(user)
 local f, ft, p, pt = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local lend = tonumber(ARGV[11] or '0')
+local inherited = false
 if graced and had == 0 then
-  if f == '' and s.f then f, ft = s.f, fmt(s.r) end
+  if f == '' and s.f then f, ft, inherited = s.f, fmt(s.r), true end
   if p == '' and s.p then p, pt = s.p, fmt(s.r) end
 end
 redis.call('HSET', key, 'u', user, 'n', holder)
 if f ~= '' then redis.call('HSET', key, 'f', f, 'ft', ft) end
+local due = deadline
+if inherited then
+  redis.call('HSET', key, 'fi', '1')
+  redis.call('ZADD', BASE .. 'ih', NOW + lend, conn)
+  due = math.min(due, NOW + lend)
+end
 if p ~= '' then redis.call('HSET', key, 'p', p, 'pt', pt) end
 redis.call('SADD', pc, conn)
 redis.call('SADD', BASE .. 'n:' .. holder, conn)
@@ -195,7 +215,7 @@ if had == 0 and not graced and s.o == 0 then
 else
   refresh(user, s)
 end
-return { OUT, SEEN, NOW, deadline }
+return { OUT, SEEN, NOW, due }
 `;
 
 /**
@@ -250,6 +270,11 @@ local rt = math.max(NOW_US, s.r + 1)
 s.r = rt
 if value == '' then redis.call('HDEL', key, field) else redis.call('HSET', key, field, value) end
 redis.call('HSET', key, field .. 't', fmt(rt))
+if field == 'f' then
+  -- The tab said what it shows: nothing it holds is inherited any more.
+  redis.call('HDEL', key, 'fi')
+  redis.call('ZREM', BASE .. 'ih', conn)
+end
 if not refresh(user, s) then save(user, s) end
 if h[2] and h[2] ~= via then
   local msg = { k = 'r', c = conn, t = fmt(rt) }
@@ -263,7 +288,8 @@ return { OUT, SEEN, NOW, fmt(rt) }
  * sweep: claims what is due in the workspace, atomically, so each expired connection and each
  * ended grace is handled by exactly one node. Connections past their heartbeat deadline expire
  * (an 'x' notice names them; their person goes offline at once if it was the last one: the
- * timeout already was the wait). ARGV[3] = max items per kind.
+ * timeout already was the wait). Inherited focus that no tab confirmed in time is dropped.
+ * ARGV[3] = max items per kind.
  * Returns { changes, seen, now, nextDeadline|nil }.
  */
 const SWEEP = `
@@ -284,14 +310,28 @@ for i = 1, #ended do
   redis.call('ZREM', BASE .. 'gr', ended[i])
   if redis.call('SCARD', BASE .. 'pc:' .. ended[i]) == 0 then go_offline(ended[i], load(ended[i])) end
 end
+local lapsed = redis.call('ZRANGEBYSCORE', BASE .. 'ih', '-inf', NOW, 'LIMIT', 0, limit)
+local lent, lent_user = {}, {}
+for i = 1, #lapsed do
+  redis.call('ZREM', BASE .. 'ih', lapsed[i])
+  local key = BASE .. 'c:' .. lapsed[i]
+  local h = redis.call('HMGET', key, 'u', 'fi')
+  if h[1] and h[2] then
+    redis.call('HDEL', key, 'f', 'ft', 'fi')
+    if not lent_user[h[1]] then lent_user[h[1]] = true; lent[#lent + 1] = h[1] end
+  end
+end
+for i = 1, #lent do refresh(lent[i], load(lent[i])) end
 local nxt = false
-if #expired >= limit or #ended >= limit then
+if #expired >= limit or #ended >= limit or #lapsed >= limit then
   nxt = NOW
 else
   local a = redis.call('ZRANGE', BASE .. 'dl', 0, 0, 'WITHSCORES')
   local b = redis.call('ZRANGE', BASE .. 'gr', 0, 0, 'WITHSCORES')
+  local c = redis.call('ZRANGE', BASE .. 'ih', 0, 0, 'WITHSCORES')
   if a[2] then nxt = tonumber(a[2]) end
   if b[2] and (not nxt or tonumber(b[2]) < nxt) then nxt = tonumber(b[2]) end
+  if c[2] and (not nxt or tonumber(c[2]) < nxt) then nxt = tonumber(c[2]) end
 end
 return { OUT, SEEN, NOW, nxt }
 `;
