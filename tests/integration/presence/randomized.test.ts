@@ -29,10 +29,15 @@ import {
 
 const OPERATIONS = Number(process.env.PRESENCE_OPS ?? 2500);
 const SEED = Number(process.env.PRESENCE_SEED ?? Math.floor(Math.random() * 2 ** 31));
-/** Heartbeat timeout beyond the run: only closes and crashes end connections, so the model is exact. */
+/**
+ * Heartbeat timeout beyond the run: only closes and crashes end connections, so the model is
+ * exact. The same for a focus lent to a connection opened within the grace: the model has no
+ * clock, so lent focus never lapses here (the contract suite tests the lapse).
+ */
 const TIMINGS: PresenceTimings = {
 	graceMs: 150,
 	heartbeatTimeoutMs: 60_000,
+	inheritedFocusMs: 3_600_000,
 	leaseTtlMs: 600,
 	sweepIntervalMs: 50
 };
