@@ -313,6 +313,8 @@ class Tab {
 	#retry: ReturnType<typeof setTimeout> | null = null;
 	#sent: Sent = { connectionId: null, focus: null, page: null };
 	#flushQueued = false;
+	#flushing = false;
+	#flushAgain = false;
 	#live = true;
 
 	constructor(
@@ -613,8 +615,25 @@ class Tab {
 		});
 	}
 
-	/** PresenceConnection's #flush: page when changed, focus when changed since the connection began. */
+	/** PresenceConnection's #flush: one round of report calls in flight at a time. */
 	async #flush() {
+		if (this.#flushing) {
+			this.#flushAgain = true;
+			return;
+		}
+		this.#flushing = true;
+		try {
+			do {
+				this.#flushAgain = false;
+				await this.#flushOnce();
+			} while (this.#flushAgain);
+		} finally {
+			this.#flushing = false;
+		}
+	}
+
+	/** PresenceConnection's #flushOnce: page when changed, focus when changed since the connection began. */
+	async #flushOnce() {
 		const connectionId = this.#connectionId;
 		if (!connectionId || !this.#live) return;
 		if (this.#sent.connectionId !== connectionId) {
@@ -648,7 +667,7 @@ class Tab {
 					.call('presence.focus', { connectionId, conversationId: focus }, headers)
 					.then((result) => {
 						if (result.ok) return;
-						if (sent === this.#sent && sent.focus === focus) sent.focus = null;
+						if (sent === this.#sent && sent.focus === focus) sent.focus = undefined;
 						this.#onCallError(result, connectionId);
 					})
 			);

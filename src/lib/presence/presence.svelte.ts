@@ -128,6 +128,8 @@ export class PresenceConnection {
 		page: null
 	};
 	#flushQueued = false;
+	#flushing = false;
+	#flushAgain = false;
 
 	constructor(client: PresenceClient, options: PresenceConnectionOptions = {}) {
 		this.#client = client;
@@ -304,7 +306,28 @@ export class PresenceConnection {
 		});
 	}
 
+	/**
+	 * One report call of each kind in flight at a time: reports of one tab may reach different
+	 * nodes, and a slow earlier one applied after a later one would leave the older focus shown
+	 * (green while the chat is closed). A wish made meanwhile is sent when the call returns.
+	 */
 	async #flush() {
+		if (this.#flushing) {
+			this.#flushAgain = true;
+			return;
+		}
+		this.#flushing = true;
+		try {
+			do {
+				this.#flushAgain = false;
+				await this.#flushOnce();
+			} while (this.#flushAgain);
+		} finally {
+			this.#flushing = false;
+		}
+	}
+
+	async #flushOnce() {
 		const connectionId = this.#connectionId;
 		if (!connectionId || this.#destroyed) return;
 		if (this.#sent.connectionId !== connectionId) {

@@ -176,6 +176,10 @@ export class StreamHub {
 	async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
 		res.writeHead(200, HUB_HEADERS);
 		res.write(this.#connected);
+		// Should the connection drop (a node crash, a network blip), come back within about a
+		// second, before a dead node's lease lapses and its people are shown offline; spread, so a
+		// crashed node's clients do not all land on the others at once.
+		res.write(retryFrame(500 + Math.random() * 1000));
 		// Shutting down: end at once, the client's EventSource comes back (to another node).
 		if (this.#stopped) return void res.end();
 
