@@ -162,7 +162,8 @@ async function main() {
 				prefix: `${prefix}streams:`,
 				perClient: 7000,
 				propagationAt: 10_000,
-				...streamOpts
+				...streamOpts,
+				onInterrupt: () => dropPrefix(prefix)
 			});
 		}
 	} finally {

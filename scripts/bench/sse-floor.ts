@@ -64,7 +64,6 @@ const server = http.createServer((req, res) => {
 		void publisher.publish(presenceChannel, JSON.stringify(event));
 	}
 });
-server.keepAliveTimeout = 0;
 
 subscriber.on('message', (channel: string, raw: string) => {
 	const event: unknown = JSON.parse(raw);
