@@ -83,3 +83,5 @@ server.listen(0, '127.0.0.1', () => {
 
 process.on('disconnect', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(0));
+// Ctrl-C reaches the whole process group: the bench decides when its floor stops.
+process.on('SIGINT', () => {});

@@ -266,4 +266,6 @@ if (process.send) {
 	});
 	// The bench going away (even killed) closes the IPC channel: nothing should outlive it.
 	process.on('disconnect', () => process.exit(0));
+	// Ctrl-C reaches the whole process group: the bench decides when its clients stop.
+	process.on('SIGINT', () => {});
 }

@@ -181,6 +181,8 @@ class ClientPool {
 				pending.delete(message.id);
 				resolve?.(message);
 			});
+			// A send to a process that just went away reports through its callback as well.
+			proc.on('error', () => {});
 			proc.on('exit', (code) => {
 				for (const resolve of pending.values()) resolve({ error: `client exited (${code})` });
 				pending.clear();
@@ -199,6 +201,7 @@ class ClientPool {
 	call<T>(index: number, request: ClientRequest, guardMs = 120_000): Promise<T> {
 		const child = this.#children[index]!;
 		const id = ++this.#next;
+		if (!child.proc.connected) return Promise.reject(new Error(`client ${index} is gone`));
 		return new Promise<T>((resolve, reject) => {
 			const timer = setTimeout(() => {
 				child.pending.delete(id);
@@ -210,7 +213,12 @@ class ClientPool {
 				if (error) reject(new Error(`client ${index}: ${error}`));
 				else resolve(result as T);
 			});
-			child.proc.send({ id, request });
+			child.proc.send({ id, request }, (error) => {
+				if (!error) return;
+				clearTimeout(timer);
+				child.pending.delete(id);
+				reject(new Error(`client ${index}: ${error.message}`));
+			});
 		});
 	}
 
@@ -1171,14 +1179,18 @@ export async function benchStreams(
 	};
 	// Interrupted, the section still stops its processes and drops its database and keys:
 	// app nodes are not tied to this process and would outlive it.
+	// Ctrl-C reaches this process twice (the terminal, and tsx relaying it): one cleanup only.
+	let interrupting = false;
 	const interrupted = (signal: NodeJS.Signals) => {
+		if (interrupting) return;
+		interrupting = true;
 		log(`${signal}: cleaning up`);
 		void cleanUp()
 			.then(() => options.onInterrupt?.())
 			.finally(() => process.exit(130));
 	};
-	process.once('SIGINT', interrupted);
-	process.once('SIGTERM', interrupted);
+	process.on('SIGINT', interrupted);
+	process.on('SIGTERM', interrupted);
 	try {
 		await runFloor(floor, clients, clock, options, cleanups, log).catch(failed(floor));
 		await sleep(1000);
