@@ -15,19 +15,29 @@
  *   --crash-workspaces=50 section 4: their workspaces
  *   --streams=2000        section 5: SSE streams through one app node (0 = skip)
  *   --changes=20          section 5: presence changes to time
- *   --seed=1              section 6: the truth run's script (every action and fault follows from it)
- *   --truth-visitors=200  section 6: simulated visitors (0 = skip)
- *   --truth-agents=4      section 6: simulated agents
- *   --truth-seconds=100   section 6: seconds of scripted activity (then a few to settle)
- *   --truth-null-focus=1  section 6: 1 = a new connection reports its focus, `null` included, as
+ *   --seed=1              section 7: the truth run's script (every action and fault follows from it)
+ *   --truth-visitors=200  section 7: simulated visitors (0 = skip)
+ *   --truth-agents=4      section 7: simulated agents
+ *   --truth-seconds=100   section 7: seconds of scripted activity (then a few to settle)
+ *   --truth-null-focus=1  section 7: 1 = a new connection reports its focus, `null` included, as
  *                         PresenceConnection does; 0 = the older client that never sent a null focus
- *   --only=1,2,3,4,5,6    sections to run (`--only=truth` is section 6)
+ *   --stream-levels=2000,10000,19500  section 6: SSE streams on one node (app and floor)
+ *   --stream-idle-ms=15000            section 6: window of the idle CPU figure
+ *   --stream-propagation=200          section 6: visitors timed from connect on A to agent on B
+ *   --stream-open-concurrency=200     section 6: opens in flight (over all client processes)
+ *   --stream-open-budget-ms=150000    section 6: longest the app may take to reach one count
+ *   --stream-fanout-timeout-ms=30000  section 6: longest one event's fan-out is waited for
+ *   --stream-time-budget-ms=360000    section 6: whole section; counts the app cannot reach in
+ *                                     time are reported as not attempted
+ *   --only=1,2,3,4,5,6,7  sections to run; `npm run bench -- streams` is `--only=6`,
+ *                         `npm run bench -- truth` (or `--only=truth`) is `--only=7`
  */
 import os from 'node:os';
 import { benchApp } from './app';
 import { benchEngine, benchRead } from './engine';
 import { APP_TIMINGS, dropPrefix, fmtBytes, fmtInt, fmtMs, now, randomTag, Report } from './lib';
 import type { PresenceTimings } from '../../src/server/presence';
+import { benchStreams, streamsSummary } from './streams';
 import { benchCrash, benchSweep, type SweepResult } from './sweep';
 import { benchTruth, TRUTH_TIMINGS } from './truth';
 
@@ -59,13 +69,39 @@ const opts = {
 	truthSeconds: Math.max(10, option('truth-seconds', 100)),
 	truthNullFocus: option('truth-null-focus', 1) === 1
 };
+function listOption(name: string, fallback: number[]): number[] {
+	const flag = process.argv.find((arg) => arg.startsWith(`--${name}=`));
+	const raw =
+		flag?.slice(name.length + 3) ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+	if (raw === undefined || raw === '') return fallback;
+	const values = raw.split(',').map((v) => Number(v.trim()));
+	if (values.some((v) => !Number.isInteger(v) || v < 1)) {
+		throw new Error(`--${name} must be a comma-separated list of integers >= 1`);
+	}
+	return values;
+}
+
+const streamOpts = {
+	levels: listOption('stream-levels', [2000, 10_000, 19_500]),
+	idleMs: Math.max(1000, option('stream-idle-ms', 15_000)),
+	propagation: option('stream-propagation', 200),
+	openConcurrency: Math.max(1, option('stream-open-concurrency', 200)),
+	appOpenBudgetMs: Math.max(1000, option('stream-open-budget-ms', 150_000)),
+	fanoutTimeoutMs: Math.max(1000, option('stream-fanout-timeout-ms', 30_000)),
+	timeBudgetMs: Math.max(60_000, option('stream-time-budget-ms', 360_000))
+};
+/** Sections by name as well as number (`npm run bench -- streams`). */
+const SECTION_NAMES: Record<string, string> = { streams: '6', truth: '7' };
+const named = process.argv
+	.slice(2)
+	.filter((arg) => !arg.startsWith('-'))
+	.map((arg) => SECTION_NAMES[arg] ?? arg);
 const onlyFlag =
-	process.argv.find((arg) => arg.startsWith('--only='))?.slice(7) ?? process.env.BENCH_ONLY;
+	process.argv.find((arg) => arg.startsWith('--only='))?.slice(7) ??
+	(named.length ? named.join(',') : undefined) ??
+	process.env.BENCH_ONLY;
 const only = new Set(
-	(onlyFlag ?? '1,2,3,4,5,6')
-		.split(',')
-		.map((s) => s.trim())
-		.map((s) => (s === 'truth' ? '6' : s))
+	(onlyFlag ?? '1,2,3,4,5,6,7').split(',').map((s) => SECTION_NAMES[s.trim()] ?? s.trim())
 );
 
 const SWEEP_TIMINGS: PresenceTimings = { ...APP_TIMINGS, graceMs: 0, heartbeatTimeoutMs: 2000 };
@@ -77,7 +113,9 @@ async function main() {
 	console.log(
 		`presence bench: node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}; Redis and Postgres on 127.0.0.1; prefix ${prefix}`
 	);
-	console.log(`options: ${JSON.stringify(opts)}; sections ${[...only].join(',')}`);
+	console.log(
+		`options: ${JSON.stringify(only.has('6') ? { ...opts, ...streamOpts } : opts)}; sections ${[...only].join(',')}`
+	);
 
 	let engine: Awaited<ReturnType<typeof benchEngine>> | null = null;
 	let read: Awaited<ReturnType<typeof benchRead>> | null = null;
@@ -85,6 +123,7 @@ async function main() {
 	let crash: Awaited<ReturnType<typeof benchCrash>> | null = null;
 	let app: Awaited<ReturnType<typeof benchApp>> | null = null;
 	let truth: Awaited<ReturnType<typeof benchTruth>> | null = null;
+	let streams: Awaited<ReturnType<typeof benchStreams>> | null = null;
 	try {
 		if (only.has('1') && opts.connections > 0) {
 			engine = await benchEngine(report, {
@@ -132,7 +171,16 @@ async function main() {
 				openConcurrency: 50
 			});
 		}
-		if (only.has('6') && opts.truthVisitors > 0) {
+		if (only.has('6') && streamOpts.levels.length) {
+			streams = await benchStreams(report, {
+				prefix: `${prefix}streams:`,
+				perClient: 7000,
+				propagationAt: 10_000,
+				...streamOpts,
+				onInterrupt: () => dropPrefix(prefix)
+			});
+		}
+		if (only.has('7') && opts.truthVisitors > 0) {
 			truth = await benchTruth(report, {
 				seed: opts.seed,
 				visitors: opts.truthVisitors,
@@ -201,6 +249,7 @@ async function main() {
 				`${fmtInt(truth.missing)} acknowledged messages missing from a live view (${truth.missingMessages} of ${fmtInt(truth.messages)} messages; target 0, ${mark(truth.missing === 0)}).`
 		);
 	}
+	if (streams) md.push(...streamsSummary(streams));
 	console.log('\n== Summary (markdown, for the README under "Benchmarks")\n');
 	console.log(md.join('\n'));
 }
