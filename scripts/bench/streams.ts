@@ -87,6 +87,8 @@ export interface LevelFigures {
 	heapKBPerStream: number | null;
 	/** From the app's /metrics `nodejs_heap_size_used_bytes` (no GC first), when it exists. */
 	heapMetricKBPerStream: number | null;
+	/** The app's event-loop lag p99 over its fan-outs at this count (its own /metrics), ms. */
+	loopLagP99Ms: number | null;
 	idleCpuPct: number;
 	pingsPerStream: number;
 	fanFirstMs: number;
@@ -155,6 +157,11 @@ interface Subject {
 	/** Heap used after a full GC, from the probe preloaded into the server process. */
 	heap(): Promise<{ heapUsed: number } | null>;
 	heapMetric(): Promise<number | null>;
+	/**
+	 * The node's `nodejs_eventloop_lag_p99_seconds` since its previous scrape (prom-client starts
+	 * the window anew at each scrape): read once before and once after the fan-outs.
+	 */
+	loopLag(): Promise<number | null>;
 	openBudgetMs: number;
 	timeouts(): string[];
 	/** Online propagation: connect on this node, time until the agent on the other node sees it. */
@@ -486,6 +493,7 @@ async function measureSubject(
 			result.propagation = await propagation(subject, background, options.propagation, log);
 		}
 
+		await subject.loopLag();
 		let one: FanOut;
 		try {
 			one = await fanOut(clients, clock, subject, 1, options.fanoutTimeoutMs);
@@ -526,6 +534,7 @@ async function measureSubject(
 			});
 			fanEvents += burstEvents;
 		}
+		const lagSeconds = await subject.loopLag();
 		const cpuSource = burst ?? one;
 		// CPU per event is only CPU per event when the events reached their streams: a burst
 		// during which the server ended its streams (a reaped node) counts the single event instead.
@@ -555,6 +564,7 @@ async function measureSubject(
 			opensPerSec,
 			rssKBPerStream: perStream(rss, emptyRss) ?? NaN,
 			heapKBPerStream: perStream(heap?.heapUsed, emptyHeap?.heapUsed),
+			loopLagP99Ms: lagSeconds === null ? null : lagSeconds * 1000,
 			heapMetricKBPerStream:
 				metric !== null && emptyMetric !== null ? perStream(metric, emptyMetric) : null,
 			idleCpuPct,
@@ -849,6 +859,7 @@ async function runFloor(
 		trigger: async (k) => void (await publisher.publish(`${prefix}events`, floorEvent(agentId, k))),
 		heap: () => probeHeap(a.proc, () => a.output.join(''), ++probes),
 		heapMetric: async () => null,
+		loopLag: async () => null,
 		openBudgetMs: 120_000,
 		timeouts: () => [],
 		propagate: (i) => propagateOnce(a.port, `/stream?announce=p${i}`, agent, `"userId":"p${i}"`)
@@ -919,8 +930,14 @@ async function createFixture(dbUrl: string, visitors: number): Promise<Fixture> 
 		const tokens = visitorIds.map((sub) =>
 			issueToken({ kind: 'visitor', sub, ws: workspaceId }, SECRET, 6 * 3600)
 		);
+		// Agent sessions are revocable: the token names a row of `sessions`.
+		const sid = await client.query<{ id: string }>(
+			`insert into sessions (user_id, expires_at) values ($1, now() + make_interval(secs => $2))
+			 returning id`,
+			[agentId, SESSION_TTL_SECONDS]
+		);
 		const session = issueToken(
-			{ kind: 'agent', sub: agentId, ws: workspaceId },
+			{ kind: 'agent', sub: agentId, ws: workspaceId, sid: sid.rows[0]!.id },
 			SECRET,
 			SESSION_TTL_SECONDS
 		);
@@ -1068,6 +1085,11 @@ async function runApp(
 		heapMetric: () =>
 			Promise.race([
 				nodeA.metric('nodejs_heap_size_used_bytes').catch(() => null),
+				sleep(5000).then(() => null)
+			]),
+		loopLag: () =>
+			Promise.race([
+				nodeA.metric('nodejs_eventloop_lag_p99_seconds').catch(() => null),
 				sleep(5000).then(() => null)
 			]),
 		openBudgetMs: options.appOpenBudgetMs,
@@ -1246,6 +1268,14 @@ function printComparison(report: Report, result: StreamsResult) {
 		row('CPU µs per event per stream', (l) => l.cpuUsPerEventPerStream, fixed, 'n/a', fanned);
 		row('opens/s (from the previous count)', (l) => l.opensPerSec, fmtInt);
 		row('idle CPU % of a core', (l) => l.idleCpuPct, fixed, 'n/a', held);
+		if (a?.loopLagP99Ms != null) {
+			report.add(
+				S,
+				`${at} app event-loop lag p99 during fan-out`,
+				fmtMs(a.loopLagP99Ms),
+				'nodejs_eventloop_lag_p99_seconds from its /metrics, over the fan-out and burst'
+			);
+		}
 		if (a?.heapMetricKBPerStream != null) {
 			report.add(
 				S,
