@@ -1,11 +1,13 @@
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SESSION_COOKIE } from '../../../src/lib/protocol';
 import { createClient, loginAgent, type PresenceClient } from '../../../src/lib/client/node';
 import { loadConfig } from '../../../src/server/config';
 import { createKysely } from '../../../src/server/db/connect';
 import { startAppNode, type AppNode } from '../../support/app-process';
 import { openClientStream, type ClientStream } from '../../support/client-stream';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
-import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
+import { createWorkspace, type TestAgent, type TestWorkspace } from '../../support/fixtures';
 import { parsePrometheus, sampleValue, type Family } from '../../support/prometheus';
 import { dropKeyPrefix, testKeyPrefix } from '../../support/redis';
 import { testEnv } from '../../support/services';
@@ -14,15 +16,14 @@ import { eventually } from '../../support/stream-reader';
 /**
  * Issue 14 over real HTTP: one app node from the build, /metrics scraped and parsed as
  * Prometheus text around a small scenario (streams opened, events fanned out, a preview
- * refused by a rate limit), METRICS_TOKEN, and the log fields.
- *
- * An overflow needs a client that stops reading while megabytes pile up in the kernel's loopback
- * buffers (about 4 MB here): that is tested in-process over a Unix socket
- * (tests/integration/api/stream-hub-overflow.test.ts), with the same metrics.
+ * refused by a rate limit, a stream overflowed), METRICS_TOKEN, and the log fields.
  */
 
 const TOKEN = 'metrics-test-token-0123456789';
 const VISITORS = 10;
+/** Visitors whose page reports pile megabytes up for a stalled agent (page limit: 60/min each). */
+const CROWD = 60;
+const PAGES_EACH = 50;
 const PNG = Buffer.from(
 	'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
 	'base64'
@@ -32,6 +33,8 @@ let database: TestDatabase;
 let prefix: string;
 let node: AppNode;
 let ws: TestWorkspace;
+/** The overflow scenario's own workspace: its events never reach the first scenario's agent. */
+let crowd: TestWorkspace;
 let db: ReturnType<typeof createKysely>;
 /** Scrapes taken by the scenario, for the hub test at the end. */
 let before: Map<string, Family>;
@@ -42,11 +45,18 @@ beforeAll(async () => {
 	prefix = testKeyPrefix();
 	const env = testEnv(database, prefix, {
 		METRICS_TOKEN: TOKEN,
-		LOG_LEVEL: 'debug'
+		LOG_LEVEL: 'debug',
+		// A reading client never holds this much unsent; a stalled one passes it once the kernel's
+		// loopback buffers (about 4 MB here) are full.
+		STREAM_BUFFER_LIMIT_BYTES: '16384',
+		// The stalled client sends no heartbeats: its connection must outlive the scenario.
+		PRESENCE_HEARTBEAT_INTERVAL_MS: '25000',
+		PRESENCE_HEARTBEAT_TIMEOUT_MS: '60000'
 	});
 	node = await startAppNode(env);
 	db = createKysely(database.url, 2);
 	ws = await createWorkspace({ db, config: loadConfig(env) }, { agents: 1, visitors: VISITORS });
+	crowd = await createWorkspace({ db, config: loadConfig(env) }, { agents: 2, visitors: CROWD });
 });
 
 afterAll(async () => {
@@ -223,6 +233,87 @@ describe('/metrics on a running node', () => {
 		expect(figures.streamsTimed).toBe(VISITORS + 1);
 	});
 });
+
+describe('a stream whose client stops reading', () => {
+	it('is closed past STREAM_BUFFER_LIMIT_BYTES and counted as an overflow; a reading stream gets every event', async () => {
+		const start = await scrape();
+		const [stalledAgent, readingAgent] = crowd.agents as [TestAgent, TestAgent];
+		const stalled = stalledStream(stalledAgent.sessionToken);
+		const reading = await subscribe(
+			createClient({
+				url: node.trpcUrl,
+				auth: { agentCookie: `${SESSION_COOKIE}=${readingAgent.sessionToken}` }
+			})
+		);
+		const visitors = await Promise.all(
+			crowd.visitors.map(async (v) => {
+				const client = createClient({ url: node.trpcUrl, auth: { visitorToken: v.visitorToken } });
+				const stream = openClientStream(client);
+				return { id: v.id, client, stream, connectionId: (await stream.ready).connectionId };
+			})
+		);
+		await eventually(
+			async () =>
+				value(await scrape(), 'presence_streams_open') ===
+				value(start, 'presence_streams_open') + CROWD + 2
+		);
+
+		// Long addresses and titles make each page event about 2.5 KB: 3,000 of them are over 7 MB
+		// for each agent, more than loopback TCP absorbs for a client that reads nothing.
+		const path = 'p'.repeat(1900);
+		const long = 't'.repeat(260);
+		await Promise.all(
+			visitors.map(async (v, i) => {
+				for (let page = 0; page < PAGES_EACH; page++) {
+					await v.client.presence.page.mutate({
+						connectionId: v.connectionId,
+						url: `https://shop.test/${path}/${i}/${page}`,
+						title: `${long} Visitor ${i}, page ${page}`
+					});
+				}
+			})
+		);
+		for (const [i, v] of visitors.entries()) {
+			await reading.reader.presenceOf(
+				v.id,
+				(e) => e.currentPage?.title === `${long} Visitor ${i}, page ${PAGES_EACH - 1}`
+			);
+		}
+		const overflowCount = (families: Map<string, Family>) =>
+			value(families, 'presence_streams_closed_total', { reason: 'overflow' });
+		let overflowed = start;
+		await eventually(async () => {
+			overflowed = await scrape();
+			return overflowCount(overflowed) > overflowCount(start);
+		}, 30_000);
+		expect(overflowCount(overflowed) - overflowCount(start)).toBe(1);
+		// Only the stalled stream went: the reading agent and every visitor are still open.
+		expect(value(overflowed, 'presence_streams_open')).toBe(
+			value(start, 'presence_streams_open') + CROWD + 1
+		);
+		const pages = reading.reader.events.filter(
+			(e) => e.type === 'presence' && e.currentPage?.title?.includes(', page ')
+		);
+		expect(pages).toHaveLength(CROWD * PAGES_EACH);
+
+		stalled.destroy();
+		reading.unsubscribe();
+		for (const v of visitors) v.stream.unsubscribe();
+	});
+});
+
+/** An agent's stream over TCP whose client sends the request, then never reads a byte. */
+function stalledStream(sessionToken: string): Socket {
+	const { hostname, port } = new URL(node.url);
+	const socket = connect(Number(port), hostname);
+	socket.write(
+		`GET /api/trpc/presence.connect HTTP/1.1\r\nHost: ${hostname}\r\nAccept: text/event-stream\r\n` +
+			`Cookie: ${SESSION_COOKIE}=${sessionToken}\r\n\r\n`
+	);
+	socket.pause();
+	socket.on('error', () => {});
+	return socket;
+}
 
 function samplesOf(scraped: Map<string, Family>, name: string) {
 	return scraped.get(name)?.samples ?? [];
