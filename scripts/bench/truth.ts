@@ -1105,6 +1105,24 @@ function evaluate(run: TruthRun, endAt: number): Figures {
 					const limit = Math.min(gap.end, to);
 					if (cleared && cleared.t <= limit) {
 						ghosts[gap.cause].push(cleared.t - gap.from);
+						if (process.env.TRUTH_DEBUG && cleared.t - gap.from > bounds[gap.cause]) {
+							const rel = (t: number | null) => (t === null ? null : Math.round(t - run.t0));
+							console.log(
+								JSON.stringify({
+									ghost: gap.cause,
+									ms: Math.round(cleared.t - gap.from),
+									from: rel(gap.from),
+									viewer: viewer.kind,
+									tab: tab.serial,
+									connected: tab.connected
+										.filter(([a, b]) => b > gap.from - 3000 && a < cleared.t + 1000)
+										.map(([a, b]) => [rel(a), rel(b)]),
+									store: line
+										.filter((e) => e.t > gap.from - 3000 && e.t < cleared.t + 1000)
+										.map((e) => [rel(e.t), e.status, e.version])
+								})
+							);
+						}
 					} else if (limit - gap.from > bounds[gap.cause]) {
 						// Still shown when the person came back (or the run ended): a ghost at least this long.
 						ghosts[gap.cause].push(limit - gap.from);
@@ -1146,7 +1164,7 @@ function evaluate(run: TruthRun, endAt: number): Figures {
 					greenMs += length;
 					greenMax = Math.max(greenMax, length);
 					if (length > GREEN_ALLOWANCE_MS) {
-						if (process.env.TRUTH_DEBUG && length > 5000) {
+						if (process.env.TRUTH_DEBUG && length > 1500) {
 							const rel = (t: number | null) => (t === null ? null : Math.round(t - run.t0));
 							console.log(
 								JSON.stringify({
@@ -1376,6 +1394,22 @@ export async function benchTruth(
 					await cluster!.nodes[node]?.kill();
 					cluster!.nodes[node] = null;
 					run!.faultLog.push(`t=${t}s SIGKILL node ${node} (${vanished} tabs went with it)`);
+					if (process.env.TRUTH_DEBUG) {
+						const survivors = cluster!.nodes.filter((n): n is AppNode => n !== null);
+						const killedAt = Date.now();
+						setTimeout(() => {
+							for (const [i, n] of survivors.entries()) {
+								for (const line of n.output.join('').split('\n')) {
+									if (!line.includes('lost its lease')) continue;
+									const raw = (JSON.parse(line) as { time: number | string }).time;
+									const time = typeof raw === 'number' ? raw : Date.parse(raw);
+									console.log(
+										`  debug: survivor ${i} reaped at +${time - killedAt} ms: ${line.slice(0, 160)}`
+									);
+								}
+							}
+						}, 4000);
+					}
 					console.log(`  ${run!.faultLog[run!.faultLog.length - 1]}`);
 					// Restarted after a while, as an orchestrator would; its new port takes new streams.
 					restarts.push(
