@@ -1114,6 +1114,21 @@ function evaluate(run: TruthRun, endAt: number): Figures {
 									from: rel(gap.from),
 									viewer: viewer.kind,
 									tab: tab.serial,
+									person: `${person.kind}:${userId.slice(0, 8)}`,
+									personTabs: person.tabs
+										.filter((t) => (t.endedAt ?? endAt) > gap.from - 5000 && t.openedAt < cleared.t)
+										.map((t) => ({
+											serial: t.serial,
+											opened: rel(t.openedAt),
+											ended: rel(t.endedAt),
+											cause: t.endCause,
+											home: t.home,
+											streamNode: t.streamNode,
+											connected: t.connected.map(([a, b]) => [rel(a), rel(b)]),
+											focus: t.focusLog
+												.slice(-3)
+												.map((f) => [rel(f.t), f.focus?.slice(0, 6) ?? null])
+										})),
 									connected: tab.connected
 										.filter(([a, b]) => b > gap.from - 3000 && a < cleared.t + 1000)
 										.map(([a, b]) => [rel(a), rel(b)]),

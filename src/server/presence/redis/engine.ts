@@ -513,7 +513,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 	// ---------------------------------------------------------------- internals: transitions
 
 	async #register(connectionId: string, held: HeldConnection) {
-		await this.#ensureWorkspaceRecorded(held.workspaceId);
+		const holder = await this.#ensureWorkspaceRecorded(held.workspaceId);
 		const ws = held.workspaceId;
 		const result = await this.#scripts.workspace<number>(
 			'presenceRegister',
@@ -522,7 +522,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 			[
 				connectionId,
 				held.userId,
-				this.#holder,
+				holder,
 				this.#timings.heartbeatTimeoutMs,
 				held.focus ?? '',
 				held.focusAt,
@@ -642,12 +642,19 @@ export class RedisPresenceEngine implements PresenceEngine {
 		this.#reapNotBefore = Date.now() + this.#timings.leaseTtlMs + this.#timings.sweepIntervalMs;
 	}
 
-	async #ensureWorkspaceRecorded(workspaceId: string) {
-		if (this.#registeredWorkspaces.has(workspaceId)) return;
+	/** Returns the incarnation the workspace was recorded for: register under that one only. */
+	async #ensureWorkspaceRecorded(workspaceId: string): Promise<string> {
+		const holder = this.#holder;
+		if (this.#registeredWorkspaces.has(workspaceId)) return holder;
 		// Before the connection exists in the workspace, so a reaper that finds our lease gone
 		// always knows where to look.
-		await this.#redis.sadd(this.#keys.holderWorkspaces(this.#holder), workspaceId);
-		this.#registeredWorkspaces.add(workspaceId);
+		await this.#redis.sadd(this.#keys.holderWorkspaces(holder), workspaceId);
+		// A reincarnation while the SADD was in flight (Redis just came back) cleared the cache
+		// for the new holder: caching now would leave the new holder's list without this
+		// workspace, and a crash of this node would then leave its people to the heartbeat
+		// timeout instead of the reaper.
+		if (this.#holder === holder) this.#registeredWorkspaces.add(workspaceId);
+		return holder;
 	}
 
 	// ---------------------------------------------------------------- internals: lease
