@@ -79,6 +79,19 @@ export interface HeartbeatLimit {
 
 export type PresenceListener = (change: PresenceChange) => void;
 
+/**
+ * A person started or stopped typing in a conversation. Only starts and ends travel (never one
+ * per keystroke); an end always follows a start, whoever ends it (send, disconnect, deadline).
+ */
+export interface TypingChange {
+	workspaceId: string;
+	conversationId: string;
+	userId: string;
+	typing: boolean;
+}
+
+export type TypingListener = (change: TypingChange) => void;
+
 export interface PresenceEngine {
 	/** This node's id (lease key, connection ownership). */
 	readonly nodeId: string;
@@ -103,6 +116,22 @@ export interface PresenceEngine {
 	focus(connectionId: string, conversationId: string | null): Promise<PresenceChange | null>;
 	/** Report the current page. */
 	page(connectionId: string, page: CurrentPage): Promise<PresenceChange | null>;
+
+	/**
+	 * The connection's person is typing in `conversationId` until `ttlMs` from now (a repeat
+	 * extends it). Returns the start, or null when it only extended or the connection is unknown.
+	 * The deadline is the engine's, not the client's: its sweep ends typing that was not renewed,
+	 * and a connection that goes (closed, expired, its node reaped) ends its typing with it.
+	 */
+	typing(connectionId: string, conversationId: string, ttlMs: number): Promise<TypingChange | null>;
+	/** Ends the person's typing in the conversation (they sent a message); null if they were not typing. */
+	stopTyping(
+		workspaceId: string,
+		userId: string,
+		conversationId: string
+	): Promise<TypingChange | null>;
+	/** Like `listen`, for the workspace's typing starts and ends; resolves once subscribed. */
+	listenTyping(workspaceId: string, listener: TypingListener, signal: AbortSignal): Promise<void>;
 
 	/** Who holds this connection, or null when it is unknown or dead (authorization of heartbeat/focus/page). */
 	owner(connectionId: string): Promise<PersonRef | null>;

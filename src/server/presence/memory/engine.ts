@@ -15,7 +15,9 @@ import type {
 	PresenceListener,
 	PresenceState,
 	PresenceStats,
-	PresenceTimings
+	PresenceTimings,
+	TypingChange,
+	TypingListener
 } from '../types';
 import { INHERITED_FOCUS_MS } from '../types';
 
@@ -36,6 +38,15 @@ interface Connection {
 	focusLentUntil: number | null;
 	page: CurrentPage | null;
 	pageAt: number;
+}
+
+interface Typing {
+	workspaceId: string;
+	conversationId: string;
+	userId: string;
+	/** The tab that typed last: its going ends the typing. */
+	connectionId: string;
+	deadline: number;
 }
 
 interface Person {
@@ -76,6 +87,9 @@ export class MemoryPresenceEngine implements PresenceEngine {
 	#sweepTask: RepeatingTask;
 	/** People in their grace (a set, so a sweep does not walk everyone). */
 	#graced = new Set<Person>();
+	/** Who types where, keyed like the Redis `ty` members: `<ws>\0<conversation>|<user>`. */
+	#typing = new Map<string, Typing>();
+	#typingListeners = new Map<string, Set<TypingListener>>();
 	#lastMicros = 0;
 	#lastForget = Date.now();
 	#stopped = false;
@@ -196,6 +210,82 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		connection.page = { url: page.url, title: page.title };
 		connection.pageAt = this.#reportTime(p);
 		return this.#refresh(p);
+	}
+
+	async typing(
+		connectionId: string,
+		conversationId: string,
+		ttlMs: number
+	): Promise<TypingChange | null> {
+		const connection = this.#connections.get(connectionId);
+		if (!connection) return null;
+		const k = typingKey(connection.workspaceId, conversationId, connection.userId);
+		const held = this.#typing.get(k);
+		const deadline = Date.now() + ttlMs;
+		if (held) {
+			held.deadline = deadline;
+			held.connectionId = connectionId;
+			return null;
+		}
+		const typing: Typing = {
+			workspaceId: connection.workspaceId,
+			conversationId,
+			userId: connection.userId,
+			connectionId,
+			deadline
+		};
+		this.#typing.set(k, typing);
+		return this.#emitTyping(typing, true);
+	}
+
+	async stopTyping(
+		workspaceId: string,
+		userId: string,
+		conversationId: string
+	): Promise<TypingChange | null> {
+		return this.#endTyping(typingKey(workspaceId, conversationId, userId));
+	}
+
+	listenTyping(workspaceId: string, listener: TypingListener, signal: AbortSignal): Promise<void> {
+		if (signal.aborted) return Promise.resolve();
+		let set = this.#typingListeners.get(workspaceId);
+		if (!set) this.#typingListeners.set(workspaceId, (set = new Set()));
+		set.add(listener);
+		signal.addEventListener(
+			'abort',
+			() => {
+				set.delete(listener);
+				if (!set.size && this.#typingListeners.get(workspaceId) === set) {
+					this.#typingListeners.delete(workspaceId);
+				}
+			},
+			{ once: true }
+		);
+		return Promise.resolve();
+	}
+
+	#endTyping(k: string): TypingChange | null {
+		const typing = this.#typing.get(k);
+		if (!typing) return null;
+		this.#typing.delete(k);
+		return this.#emitTyping(typing, false);
+	}
+
+	#emitTyping(typing: Typing, on: boolean): TypingChange {
+		const change: TypingChange = {
+			workspaceId: typing.workspaceId,
+			conversationId: typing.conversationId,
+			userId: typing.userId,
+			typing: on
+		};
+		for (const listener of [...(this.#typingListeners.get(typing.workspaceId) ?? [])]) {
+			try {
+				listener(change);
+			} catch (error) {
+				this.#log.warn('typing', 'a typing listener threw', error);
+			}
+		}
+		return change;
 	}
 
 	async owner(connectionId: string): Promise<PersonRef | null> {
@@ -360,6 +450,9 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		if (!connection) return null;
 		this.#connections.delete(connectionId);
 		this.#person(connection.workspaceId, connection.userId).connections.delete(connectionId);
+		for (const [k, typing] of this.#typing) {
+			if (typing.connectionId === connectionId) this.#endTyping(k);
+		}
 		return connection;
 	}
 
@@ -394,6 +487,9 @@ export class MemoryPresenceEngine implements PresenceEngine {
 			connection.focusLentUntil = null;
 			this.#refresh(this.#person(connection.workspaceId, connection.userId));
 		}
+		for (const [k, typing] of this.#typing) {
+			if (typing.deadline <= now) this.#endTyping(k);
+		}
 		for (const p of [...this.#graced]) {
 			if (p.graceUntil !== null && p.graceUntil <= now && p.connections.size === 0) {
 				this.#goOffline(p);
@@ -417,6 +513,10 @@ export class MemoryPresenceEngine implements PresenceEngine {
 
 function key(workspaceId: string, userId: string): string {
 	return `${workspaceId}\u0000${userId}`;
+}
+
+function typingKey(workspaceId: string, conversationId: string, userId: string): string {
+	return `${workspaceId}\u0000${conversationId}|${userId}`;
 }
 
 function samePage(a: CurrentPage | null, b: CurrentPage | null): boolean {

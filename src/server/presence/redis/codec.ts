@@ -1,5 +1,5 @@
 import { offlineState } from '../shared/state';
-import type { CurrentPage, PresenceChange, PresenceState } from '../types';
+import type { CurrentPage, PresenceChange, PresenceState, TypingChange } from '../types';
 
 /**
  * Parsing what the scripts store and publish. Versions and times travel as decimal strings
@@ -20,7 +20,8 @@ interface StoredSummary {
 export type BusMessage =
 	| { k: 'c'; change: PresenceChange }
 	| { k: 'x'; connections: string[] }
-	| { k: 'r'; connection: string; field: 'f' | 'p'; value: string; at: string };
+	| { k: 'r'; connection: string; field: 'f' | 'p'; value: string; at: string }
+	| { k: 't'; change: TypingChange };
 
 export function encodePage(page: CurrentPage): string {
 	return JSON.stringify({ url: page.url, title: page.title });
@@ -94,6 +95,13 @@ export function decodeBusMessage(raw: string): BusMessage | null {
 			if (!field) return null;
 			return { k: 'r', connection: data.c, field, value: data[field] as string, at: data.t };
 		}
+		case 't':
+			if (typeof data.w !== 'string' || typeof data.u !== 'string' || typeof data.cv !== 'string')
+				return null;
+			return {
+				k: 't',
+				change: { workspaceId: data.w, conversationId: data.cv, userId: data.u, typing: data.t === 1 }
+			};
 		default:
 			return null;
 	}

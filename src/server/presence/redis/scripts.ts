@@ -20,6 +20,8 @@
  *   dl         zset  connection -> heartbeat deadline (ms)
  *   gr         zset  person -> end of grace (ms)
  *   ih         zset  connection -> time its inherited focus lapses unless the tab confirms it (ms)
+ *   ty         zset  '<conversation>|<user>' -> typing deadline (ms); tyc hash member -> connection;
+ *   ct:<conn>  set   the typing members a connection holds (ended with it)
  *   s:<user>   string JSON summary {o, v, l, f, i, p, r}; what batch reads MGET (i=1: f is inherited)
  *   presence   the workspace's pub/sub channel
  */
@@ -124,8 +126,37 @@ local function go_offline(user, s)
   SEEN[#SEEN + 1] = user
 end
 
+-- Typing: ty zset '<conv>|<user>' -> deadline (ms); tyc hash member -> the connection that last
+-- typed it; ct:<conn> set of the members a connection typed. Only starts and ends are published.
+local function typing_publish(member, on)
+  local sep = string.find(member, '|', 1, true)
+  if not sep then return end
+  redis.call('PUBLISH', CHANNEL, cjson.encode({
+    k = 't', w = WS, cv = string.sub(member, 1, sep - 1), u = string.sub(member, sep + 1), t = on
+  }))
+end
+
+local function typing_end(member)
+  if redis.call('ZREM', BASE .. 'ty', member) == 0 then return false end
+  local c = redis.call('HGET', BASE .. 'tyc', member)
+  redis.call('HDEL', BASE .. 'tyc', member)
+  if c then redis.call('SREM', BASE .. 'ct:' .. c, member) end
+  typing_publish(member, 0)
+  return true
+end
+
+-- A connection that goes takes its typing with it, unless another tab of the person typed since.
+local function typing_end_conn(c)
+  local members = redis.call('SMEMBERS', BASE .. 'ct:' .. c)
+  redis.call('DEL', BASE .. 'ct:' .. c)
+  for i = 1, #members do
+    if redis.call('HGET', BASE .. 'tyc', members[i]) == c then typing_end(members[i]) end
+  end
+end
+
 -- Removes a connection from every set; returns its person, or false if it was unknown.
 local function remove_conn(c)
+  typing_end_conn(c)
   local key = BASE .. 'c:' .. c
   local h = redis.call('HMGET', key, 'u', 'n')
   redis.call('ZREM', BASE .. 'dl', c)
@@ -322,8 +353,10 @@ for i = 1, #lapsed do
   end
 end
 for i = 1, #lent do refresh(lent[i], load(lent[i])) end
+local typed = redis.call('ZRANGEBYSCORE', BASE .. 'ty', '-inf', NOW, 'LIMIT', 0, limit)
+for i = 1, #typed do typing_end(typed[i]) end
 local nxt = false
-if #expired >= limit or #ended >= limit or #lapsed >= limit then
+if #expired >= limit or #ended >= limit or #lapsed >= limit or #typed >= limit then
   nxt = NOW
 else
   local a = redis.call('ZRANGE', BASE .. 'dl', 0, 0, 'WITHSCORES')
@@ -332,8 +365,40 @@ else
   if a[2] then nxt = tonumber(a[2]) end
   if b[2] and (not nxt or tonumber(b[2]) < nxt) then nxt = tonumber(b[2]) end
   if c[2] and (not nxt or tonumber(c[2]) < nxt) then nxt = tonumber(c[2]) end
+  local d = redis.call('ZRANGE', BASE .. 'ty', 0, 0, 'WITHSCORES')
+  if d[2] and (not nxt or tonumber(d[2]) < nxt) then nxt = tonumber(d[2]) end
 end
 return { OUT, SEEN, NOW, nxt }
+`;
+
+/**
+ * typing: the connection's person types in a conversation until ARGV[5] ms from now (Redis clock);
+ * a repeat only moves the deadline. ARGV[3..5] = conn, conversation, ttlMs. Nil when the
+ * connection is unknown. Returns { changes, seen, now, deadline, 1 if it started, user }.
+ */
+const TYPING = `
+local conn, conv, ttl = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local user = redis.call('HGET', BASE .. 'c:' .. conn, 'u')
+if not user then return false end
+local member = conv .. '|' .. user
+local started = not redis.call('ZSCORE', BASE .. 'ty', member)
+local at = NOW + ttl
+redis.call('ZADD', BASE .. 'ty', at, member)
+local before = redis.call('HGET', BASE .. 'tyc', member)
+if before and before ~= conn then redis.call('SREM', BASE .. 'ct:' .. before, member) end
+redis.call('HSET', BASE .. 'tyc', member, conn)
+redis.call('SADD', BASE .. 'ct:' .. conn, member)
+if started then typing_publish(member, 1) end
+return { OUT, SEEN, NOW, at, started and 1 or 0, user }
+`;
+
+/**
+ * stop_typing: the person sent a message. ARGV[3..4] = conversation, user.
+ * Returns { changes, seen, now, 1 if typing ended }.
+ */
+const STOP_TYPING = `
+local ended = typing_end(ARGV[3] .. '|' .. ARGV[4])
+return { OUT, SEEN, NOW, ended and 1 or 0 }
 `;
 
 /**
@@ -450,7 +515,9 @@ export const WORKSPACE_SCRIPTS = {
 	presenceReport: PRELUDE + REPORT,
 	presenceSweep: PRELUDE + SWEEP,
 	presenceExpireHolder: PRELUDE + EXPIRE_HOLDER,
-	presenceReconcile: PRELUDE + RECONCILE
+	presenceReconcile: PRELUDE + RECONCILE,
+	presenceTyping: PRELUDE + TYPING,
+	presenceStopTyping: PRELUDE + STOP_TYPING
 } as const;
 
 export const GLOBAL_SCRIPTS = {

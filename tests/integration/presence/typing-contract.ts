@@ -1,0 +1,133 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PresenceTimings, TypingChange } from '../../../src/server/presence';
+import { CONTRACT_TIMINGS, type EngineUnderTest, type MakeEngine } from './contract';
+import { sleep, uniqueId, waitFor } from './helpers';
+
+/**
+ * Typing (issue 13), on every backend: a start and an end per burst of typing, whatever ends it
+ * (send, the connection going, the server's deadline), never one event per call.
+ */
+
+const TTL_MS = 400;
+/** A sweep or two past the deadline, on two loaded cores. */
+const SLACK_MS = 6 * CONTRACT_TIMINGS.sweepIntervalMs + 400;
+
+export function describeTypingContract(name: string, makeEngine: MakeEngine) {
+	describe(`typing contract: ${name}`, () => {
+		const open: EngineUnderTest[] = [];
+		const aborts: AbortController[] = [];
+
+		async function setup(timings: Partial<PresenceTimings> = {}) {
+			const under = await makeEngine({ ...CONTRACT_TIMINGS, ...timings });
+			open.push(under);
+			const ws = uniqueId('ws');
+			const controller = new AbortController();
+			aborts.push(controller);
+			const events: TypingChange[] = [];
+			await under.engine.listenTyping(ws, (c) => events.push(c), controller.signal);
+			const of = (userId: string, conversationId = 'cv1') =>
+				events.filter((e) => e.userId === userId && e.conversationId === conversationId);
+			return { ...under, ws, events, of };
+		}
+
+		afterEach(async () => {
+			for (const controller of aborts.splice(0)) controller.abort();
+			for (const under of open.splice(0)) await under.close();
+		});
+
+		it('start, extend, end by deadline: one start and one end', async () => {
+			const { engine, ws, of } = await setup();
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			const started = await engine.typing(connectionId, 'cv1', TTL_MS);
+			expect(started).toEqual({ workspaceId: ws, conversationId: 'cv1', userId: 'u1', typing: true });
+			await waitFor(() => of('u1').length === 1, 'the start');
+			const startedAt = Date.now();
+			// Keystrokes inside the TTL only move the deadline.
+			for (let i = 0; i < 3; i++) {
+				await sleep(TTL_MS / 2);
+				expect(await engine.typing(connectionId, 'cv1', TTL_MS)).toBeNull();
+			}
+			const lastAt = Date.now();
+			expect(of('u1')).toHaveLength(1);
+			await waitFor(() => of('u1').length === 2, 'the end by deadline', TTL_MS + SLACK_MS + 1500);
+			const took = Date.now() - lastAt;
+			expect(took).toBeGreaterThanOrEqual(TTL_MS - 50);
+			expect(Date.now() - startedAt).toBeGreaterThan(TTL_MS * 1.5);
+			expect(of('u1').map((e) => e.typing)).toEqual([true, false]);
+			await sleep(SLACK_MS);
+			expect(of('u1')).toHaveLength(2);
+		});
+
+		it('end by send (stopTyping): one end, and a second stop emits nothing', async () => {
+			const { engine, ws, of } = await setup();
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			await engine.typing(connectionId, 'cv1', 5000);
+			const ended = await engine.stopTyping(ws, 'u1', 'cv1');
+			expect(ended).toEqual({ workspaceId: ws, conversationId: 'cv1', userId: 'u1', typing: false });
+			expect(await engine.stopTyping(ws, 'u1', 'cv1')).toBeNull();
+			await waitFor(() => of('u1').length === 2, 'start and end');
+			await sleep(SLACK_MS);
+			expect(of('u1').map((e) => e.typing)).toEqual([true, false]);
+			// Typing again is a new start.
+			expect(await engine.typing(connectionId, 'cv1', 5000)).toMatchObject({ typing: true });
+			await waitFor(() => of('u1').length === 3, 'a new start');
+		});
+
+		it('end by disconnect, at once (no grace, no deadline wait)', async () => {
+			const { engine, ws, of } = await setup({ graceMs: 1000 });
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			await engine.typing(connectionId, 'cv1', 10_000);
+			await engine.typing(connectionId, 'cv2', 10_000);
+			await waitFor(() => of('u1').length === 1 && of('u1', 'cv2').length === 1, 'two starts');
+			const closed = Date.now();
+			await engine.disconnect(connectionId);
+			await waitFor(
+				() => of('u1').length === 2 && of('u1', 'cv2').length === 2,
+				'both ends',
+				2000
+			);
+			expect(Date.now() - closed).toBeLessThan(900);
+			expect(of('u1').map((e) => e.typing)).toEqual([true, false]);
+			expect(await engine.typing(connectionId, 'cv1', 1000)).toBeNull(); // a gone connection
+		});
+
+		it('end by heartbeat expiry (a client that vanished mid-word)', async () => {
+			const { engine, ws, of } = await setup({ heartbeatTimeoutMs: 300 });
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			await engine.typing(connectionId, 'cv1', 60_000);
+			await waitFor(() => of('u1').length === 2, 'the end with the connection', 300 + SLACK_MS + 1500);
+			expect(of('u1').map((e) => e.typing)).toEqual([true, false]);
+		});
+
+		it('another tab that typed since keeps the typing when the first tab closes', async () => {
+			const { engine, ws, of } = await setup();
+			const a = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			const b = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			await engine.typing(a.connectionId, 'cv1', 5000);
+			expect(await engine.typing(b.connectionId, 'cv1', 5000)).toBeNull();
+			await engine.disconnect(a.connectionId);
+			await sleep(SLACK_MS);
+			expect(of('u1').map((e) => e.typing)).toEqual([true]);
+			await engine.disconnect(b.connectionId);
+			await waitFor(() => of('u1').length === 2, 'the end with the last typing tab');
+		});
+
+		it('people and conversations are independent; other workspaces hear nothing', async () => {
+			const { engine, ws, of, events } = await setup();
+			const other = uniqueId('ws');
+			const controller = new AbortController();
+			aborts.push(controller);
+			const elsewhere: TypingChange[] = [];
+			await engine.listenTyping(other, (c) => elsewhere.push(c), controller.signal);
+			const u1 = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			const u2 = await engine.connect({ workspaceId: ws, userId: 'u2' });
+			await engine.typing(u1.connectionId, 'cv1', 5000);
+			await engine.typing(u2.connectionId, 'cv1', 5000);
+			await engine.stopTyping(ws, 'u1', 'cv1');
+			await waitFor(() => events.length === 3, 'three events');
+			expect(of('u1').map((e) => e.typing)).toEqual([true, false]);
+			expect(of('u2').map((e) => e.typing)).toEqual([true]);
+			expect(elsewhere).toEqual([]);
+		});
+	});
+}
