@@ -71,5 +71,11 @@ export type StreamEvent =
 	| { type: 'delivered'; conversationId: string; userId: string; at: string }
 	/** A visitor sent a new page preview: fetch it with `presence.previewImage`. */
 	| { type: 'preview'; userId: string; at: string; page?: CurrentPage | null }
+	/**
+	 * `userId` started or stopped typing in `conversationId` (the server ends it by itself when the
+	 * typist goes quiet for TYPING_TTL_MS, closes the tab, or sends). Only to that conversation's
+	 * other participants.
+	 */
+	| { type: 'typing'; conversationId: string; userId: string; typing: boolean }
 	/** A new conversation the receiver takes part in (a new visitor arrived). */
 	| { type: 'conversation'; conversationId: string; visitorId: string };
