@@ -69,7 +69,11 @@ export async function* presenceStream(
 		await Promise.all([
 			presence.listen(identity.workspaceId, (change) => offer({ kind: 'presence', change }), stop),
 			events.listen(identity.workspaceId, (event) => offer({ kind: 'event', event }), stop),
-			presence.listenTyping(identity.workspaceId, (change) => offer({ kind: 'typing', change }), stop)
+			presence.listenTyping(
+				identity.workspaceId,
+				(change) => offer({ kind: 'typing', change }),
+				stop
+			)
 		]);
 		const opened = await openConnection(services, identity);
 		({ connectionId } = opened);

@@ -177,7 +177,8 @@ export function itemForViewer(
 		}
 		return presenceEvent(scope.update(change, storedLastSeen));
 	}
-	if (item.kind === 'typing') return scope.seesTyping(item.change) ? typingEvent(item.change) : null;
+	if (item.kind === 'typing')
+		return scope.seesTyping(item.change) ? typingEvent(item.change) : null;
 	const { event } = item;
 	if (!scope.receives(event)) return null;
 	if (event.type === 'conversation') scope.join(event);

@@ -39,7 +39,12 @@ export function describeTypingContract(name: string, makeEngine: MakeEngine) {
 			const { engine, ws, of } = await setup();
 			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
 			const started = await engine.typing(connectionId, 'cv1', TTL_MS);
-			expect(started).toEqual({ workspaceId: ws, conversationId: 'cv1', userId: 'u1', typing: true });
+			expect(started).toEqual({
+				workspaceId: ws,
+				conversationId: 'cv1',
+				userId: 'u1',
+				typing: true
+			});
 			await waitFor(() => of('u1').length === 1, 'the start');
 			const startedAt = Date.now();
 			// Keystrokes inside the TTL only move the deadline.
@@ -63,7 +68,12 @@ export function describeTypingContract(name: string, makeEngine: MakeEngine) {
 			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
 			await engine.typing(connectionId, 'cv1', 5000);
 			const ended = await engine.stopTyping(ws, 'u1', 'cv1');
-			expect(ended).toEqual({ workspaceId: ws, conversationId: 'cv1', userId: 'u1', typing: false });
+			expect(ended).toEqual({
+				workspaceId: ws,
+				conversationId: 'cv1',
+				userId: 'u1',
+				typing: false
+			});
 			expect(await engine.stopTyping(ws, 'u1', 'cv1')).toBeNull();
 			await waitFor(() => of('u1').length === 2, 'start and end');
 			await sleep(SLACK_MS);
@@ -81,11 +91,7 @@ export function describeTypingContract(name: string, makeEngine: MakeEngine) {
 			await waitFor(() => of('u1').length === 1 && of('u1', 'cv2').length === 1, 'two starts');
 			const closed = Date.now();
 			await engine.disconnect(connectionId);
-			await waitFor(
-				() => of('u1').length === 2 && of('u1', 'cv2').length === 2,
-				'both ends',
-				2000
-			);
+			await waitFor(() => of('u1').length === 2 && of('u1', 'cv2').length === 2, 'both ends', 2000);
 			expect(Date.now() - closed).toBeLessThan(900);
 			expect(of('u1').map((e) => e.typing)).toEqual([true, false]);
 			expect(await engine.typing(connectionId, 'cv1', 1000)).toBeNull(); // a gone connection
@@ -95,7 +101,11 @@ export function describeTypingContract(name: string, makeEngine: MakeEngine) {
 			const { engine, ws, of } = await setup({ heartbeatTimeoutMs: 300 });
 			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
 			await engine.typing(connectionId, 'cv1', 60_000);
-			await waitFor(() => of('u1').length === 2, 'the end with the connection', 300 + SLACK_MS + 1500);
+			await waitFor(
+				() => of('u1').length === 2,
+				'the end with the connection',
+				300 + SLACK_MS + 1500
+			);
 			expect(of('u1').map((e) => e.typing)).toEqual([true, false]);
 		});
 

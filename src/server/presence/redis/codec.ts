@@ -100,7 +100,12 @@ export function decodeBusMessage(raw: string): BusMessage | null {
 				return null;
 			return {
 				k: 't',
-				change: { workspaceId: data.w, conversationId: data.cv, userId: data.u, typing: data.t === 1 }
+				change: {
+					workspaceId: data.w,
+					conversationId: data.cv,
+					userId: data.u,
+					typing: data.t === 1
+				}
 			};
 		default:
 			return null;

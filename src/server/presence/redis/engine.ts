@@ -376,9 +376,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 				workspaceId,
 				[conversationId, userId]
 			);
-			return result?.extra[0] === 1
-				? { workspaceId, conversationId, userId, typing: false }
-				: null;
+			return result?.extra[0] === 1 ? { workspaceId, conversationId, userId, typing: false } : null;
 		} catch (error) {
 			// Its deadline still ends it, within the typing TTL.
 			this.#log.warn('typing', 'ending typing could not reach Redis', error);
