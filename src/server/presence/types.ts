@@ -39,6 +39,11 @@ export interface PresenceState {
 	 * delivery does not count it as reading. Absent = false.
 	 */
 	focusInherited?: boolean;
+	/**
+	 * While online and every live connection reports no input: when the last of them went idle
+	 * (epoch ms). Absent or null = not idle.
+	 */
+	idleSince?: number | null;
 }
 
 /** A viewer-visible change, as published on the workspace's bus channel. */
@@ -114,6 +119,8 @@ export interface PresenceEngine {
 	disconnect(connectionId: string): Promise<PresenceChange | null>;
 	/** Focus a conversation (null = blur). */
 	focus(connectionId: string, conversationId: string | null): Promise<PresenceChange | null>;
+	/** The tab had no input for the client's idle time (true), or has input again (false). */
+	idle(connectionId: string, idle: boolean): Promise<PresenceChange | null>;
 	/** Report the current page. */
 	page(connectionId: string, page: CurrentPage): Promise<PresenceChange | null>;
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PresenceTimings, TypingChange } from '../../../src/server/presence';
 import { CONTRACT_TIMINGS, type EngineUnderTest, type MakeEngine } from './contract';
-import { sleep, uniqueId, waitFor } from './helpers';
+import { listen, sleep, uniqueId, waitFor } from './helpers';
 
 /**
  * Typing (issue 13), on every backend: a start and an end per burst of typing, whatever ends it
@@ -138,6 +138,81 @@ export function describeTypingContract(name: string, makeEngine: MakeEngine) {
 			expect(of('u1').map((e) => e.typing)).toEqual([true, false]);
 			expect(of('u2').map((e) => e.typing)).toEqual([true]);
 			expect(elsewhere).toEqual([]);
+		});
+	});
+
+	describe(`idle contract: ${name}`, () => {
+		const open: EngineUnderTest[] = [];
+		const aborts: AbortController[] = [];
+
+		async function setup() {
+			const under = await makeEngine(CONTRACT_TIMINGS);
+			open.push(under);
+			const ws = uniqueId('ws');
+			const controller = new AbortController();
+			aborts.push(controller);
+			const events = await listen(under.engine, ws, controller.signal);
+			return { ...under, ws, events };
+		}
+
+		afterEach(async () => {
+			for (const controller of aborts.splice(0)) controller.abort();
+			for (const under of open.splice(0)) await under.close();
+		});
+
+		it('idle only when every connection is; the next input on any ends it; one event per change', async () => {
+			const { engine, ws, events } = await setup();
+			const a = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			const b = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			await waitFor(() => events.of('u1').length === 1, 'online');
+			const idleOf = async () => (await engine.read(ws, ['u1'])).get('u1')!.idleSince ?? null;
+
+			expect(await engine.idle(a.connectionId, true)).toBeNull(); // b still has input
+			expect(await idleOf()).toBeNull();
+			const before = Date.now();
+			const change = await engine.idle(b.connectionId, true);
+			expect(change).toMatchObject({ userId: 'u1', isOnline: true });
+			expect(change!.idleSince).toBeGreaterThanOrEqual(before - 1000);
+			expect(await idleOf()).toBe(change!.idleSince);
+			await waitFor(() => events.of('u1').length === 2, 'the idle event');
+			expect(events.of('u1')[1]!.idleSince).toBe(change!.idleSince);
+
+			// Repeats change nothing.
+			expect(await engine.idle(b.connectionId, true)).toBeNull();
+			expect(await engine.idle(a.connectionId, true)).toBeNull();
+
+			const back = await engine.idle(a.connectionId, false);
+			expect(back?.idleSince ?? null).toBeNull();
+			await waitFor(() => events.of('u1').length === 3, 'active again');
+			expect(events.of('u1')[2]!.idleSince ?? null).toBeNull();
+			expect(events.of('u1')[2]!.version).toBeGreaterThan(events.of('u1')[1]!.version);
+
+			// Idle again, then the active tab closes: the idle one is all that is left.
+			await engine.idle(a.connectionId, true);
+			await waitFor(() => events.of('u1').length === 4, 'idle again');
+			await engine.idle(a.connectionId, false);
+			await waitFor(() => events.of('u1').length === 5, 'active');
+			await engine.disconnect(a.connectionId);
+			await waitFor(() => events.of('u1').length === 6, 'idle: only b is left, and it is idle');
+			expect(events.of('u1')[5]!.idleSince).toBeGreaterThan(0);
+			// A new tab is input: the person is active again.
+			await engine.connect({ workspaceId: ws, userId: 'u1' });
+			await waitFor(() => events.of('u1').length === 7, 'a new tab');
+			expect(events.of('u1')[6]!.idleSince ?? null).toBeNull();
+			await sleep(200);
+			expect(events.of('u1')).toHaveLength(7);
+		});
+
+		it('offline is never idle; an unknown connection is null', async () => {
+			const { engine, ws, events } = await setup();
+			const a = await engine.connect({ workspaceId: ws, userId: 'u1' });
+			await engine.idle(a.connectionId, true);
+			await engine.disconnect(a.connectionId);
+			await waitFor(() => events.of('u1').some((e) => !e.isOnline), 'offline');
+			const offline = events.of('u1').at(-1)!;
+			expect(offline.idleSince ?? null).toBeNull();
+			expect((await engine.read(ws, ['u1'])).get('u1')!.idleSince ?? null).toBeNull();
+			expect(await engine.idle(a.connectionId, true)).toBeNull();
 		});
 	});
 }

@@ -38,6 +38,8 @@ interface Connection {
 	focusLentUntil: number | null;
 	page: CurrentPage | null;
 	pageAt: number;
+	/** Set while the tab reports no input: since when (epoch ms). */
+	idleSince: number | null;
 }
 
 interface Typing {
@@ -61,6 +63,8 @@ interface Person {
 	focus: string | null;
 	/** The person-level focus comes from a connection that only inherited it. */
 	focusInherited: boolean;
+	/** Only while every connection is idle: the latest of their idle times. */
+	idleSince: number | null;
 	page: CurrentPage | null;
 	/** Last report time, keeps report times strictly increasing per person. */
 	reportedAt: number;
@@ -126,7 +130,8 @@ export class MemoryPresenceEngine implements PresenceEngine {
 			focusAt: 0,
 			focusLentUntil: null,
 			page: null,
-			pageAt: 0
+			pageAt: 0,
+			idleSince: null
 		};
 		const graced = p.graceUntil !== null && p.connections.size === 0;
 		if (graced) {
@@ -201,6 +206,14 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		connection.focusAt = this.#reportTime(p);
 		connection.focusLentUntil = null;
 		return this.#refresh(p);
+	}
+
+	async idle(connectionId: string, idle: boolean): Promise<PresenceChange | null> {
+		const connection = this.#connections.get(connectionId);
+		if (!connection) return null;
+		if (idle === (connection.idleSince !== null)) return null;
+		connection.idleSince = idle ? Date.now() : null;
+		return this.#refresh(this.#person(connection.workspaceId, connection.userId));
 	}
 
 	async page(connectionId: string, page: CurrentPage): Promise<PresenceChange | null> {
@@ -378,6 +391,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 				lastSeenAt: null,
 				focus: null,
 				focusInherited: false,
+				idleSince: null,
 				page: null,
 				reportedAt: 0
 			};
@@ -404,9 +418,13 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		let inherited = false;
 		let page: CurrentPage | null = null;
 		let pageAt = -1;
+		let idleSince: number | null = null;
+		let allIdle = p.connections.size > 0;
 		for (const id of p.connections) {
 			const c = this.#connections.get(id);
 			if (!c) continue;
+			if (c.idleSince === null) allIdle = false;
+			else idleSince = Math.max(idleSince ?? 0, c.idleSince);
 			if (c.focus !== null && c.focusAt > focusAt) {
 				[focus, focusAt, inherited] = [c.focus, c.focusAt, c.focusLentUntil !== null];
 			}
@@ -415,12 +433,18 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		p.focus = focus;
 		p.focusInherited = inherited;
 		p.page = page;
+		p.idleSince = allIdle ? idleSince : null;
 	}
 
 	#refresh(p: Person): PresenceChange | null {
-		const before = { focus: p.focus, page: p.page };
+		const before = { focus: p.focus, page: p.page, idleSince: p.idleSince };
 		this.#derive(p);
-		if (before.focus === p.focus && samePage(before.page, p.page)) return null;
+		if (
+			before.focus === p.focus &&
+			samePage(before.page, p.page) &&
+			before.idleSince === p.idleSince
+		)
+			return null;
 		return this.#emit(p);
 	}
 
@@ -440,6 +464,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		p.focus = null;
 		p.focusInherited = false;
 		p.page = null;
+		p.idleSince = null;
 		p.lastSeenAt = Date.now();
 		this.#lastSeen.add(p.workspaceId, p.userId, p.lastSeenAt);
 		return this.#emit(p);
@@ -533,5 +558,6 @@ function stateOf(p: Person): PresenceState {
 		version: p.version
 	};
 	if (state.focusConversationId !== null && p.focusInherited) state.focusInherited = true;
+	if (p.online && p.idleSince !== null) state.idleSince = p.idleSince;
 	return state;
 }

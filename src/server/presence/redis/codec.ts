@@ -14,6 +14,8 @@ interface StoredSummary {
 	/** 1: the focus is inherited, not confirmed by a tab yet. */
 	i?: number;
 	p?: string;
+	/** Idle since (epoch ms), while every connection of the person is idle. */
+	d?: string;
 }
 
 /** A bus message: a change, an expiry notice, or a focus/page report made through another node. */
@@ -64,6 +66,8 @@ export function decodeSummary(userId: string, raw: string | null | undefined): P
 		version: toNumberOrNull(stored.v) ?? 0
 	};
 	if (focusConversationId !== null && stored.i === 1) state.focusInherited = true;
+	const idleSince = isOnline ? toNumberOrNull(stored.d) : null;
+	if (idleSince !== null) state.idleSince = idleSince;
 	return state;
 }
 

@@ -335,6 +335,24 @@ export class RedisPresenceEngine implements PresenceEngine {
 		return this.#fanout.listen(workspaceId, listener, signal);
 	}
 
+	async idle(connectionId: string, idle: boolean): Promise<PresenceChange | null> {
+		const ws = workspaceOfConnection(connectionId);
+		if (ws === null) return null;
+		try {
+			const result = await this.#scripts.workspace('presenceIdle', this.#keys.workspace(ws), ws, [
+				connectionId,
+				idle ? '1' : '0'
+			]);
+			if (!result) return null;
+			this.#afterTransition(ws, result);
+			return result.changes.at(-1) ?? null;
+		} catch (error) {
+			// Not retried: the next input or idle report says it again, and active is the safe side.
+			this.#log.warn('idle', 'idle report could not reach Redis', error);
+			return null;
+		}
+	}
+
 	// ---------------------------------------------------------------- typing
 
 	async typing(
