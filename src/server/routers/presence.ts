@@ -94,6 +94,20 @@ export const presenceRouter = router({
 			return { ok: true as const, ttlMs: ctx.services.config.TYPING_TTL_MS };
 		}),
 
+	/**
+	 * The tab went PRESENCE_IDLE_AFTER_MS without input (true), or has input again (false). The
+	 * person shows idle only while every live connection is.
+	 */
+	idle: personProcedure
+		.input(z.object({ connectionId, idle: z.boolean() }))
+		.mutation(async ({ ctx, input }) => {
+			requireOwnWorkspace(ctx, input.connectionId);
+			await rateLimit(ctx, 'idle', ctx.identity.userId);
+			await requireOwnConnection(ctx, input.connectionId);
+			await ctx.services.presence.idle(input.connectionId, input.idle);
+			return { ok: true as const };
+		}),
+
 	page: personProcedure
 		.input(pageInput.extend({ connectionId }))
 		.mutation(async ({ ctx, input }) => {

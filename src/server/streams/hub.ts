@@ -444,7 +444,8 @@ export class StreamHub {
 			push(resume.from, {
 				type: 'resumed',
 				connectionId,
-				heartbeatIntervalMs: this.#services.config.PRESENCE_HEARTBEAT_INTERVAL_MS
+				heartbeatIntervalMs: this.#services.config.PRESENCE_HEARTBEAT_INTERVAL_MS,
+				idleAfterMs: this.#services.config.PRESENCE_IDLE_AFTER_MS
 			});
 			for (const { seq, item } of resume.missed) {
 				push(seq, itemForViewer(scope, item, ws.storedLastSeen, null));

@@ -240,7 +240,8 @@ export async function openConnection(
 				type: 'ready',
 				connectionId,
 				snapshot,
-				heartbeatIntervalMs: config.PRESENCE_HEARTBEAT_INTERVAL_MS
+				heartbeatIntervalMs: config.PRESENCE_HEARTBEAT_INTERVAL_MS,
+				idleAfterMs: config.PRESENCE_IDLE_AFTER_MS
 			}
 		};
 	} catch (error) {
