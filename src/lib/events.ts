@@ -22,6 +22,12 @@ export interface PresenceUpdate {
 	currentPage: CurrentPage | null;
 	/** Only grows per person; drop an update whose version is not newer than the one held. */
 	version: number;
+	/**
+	 * ISO timestamp while online and every tab of the person went without input for
+	 * PRESENCE_IDLE_AFTER_MS (when the last of them went idle); null otherwise. Absent from
+	 * servers before issue 13.
+	 */
+	idleSince?: string | null;
 }
 
 /** The presence fields every API that returns a person carries. */
@@ -47,12 +53,14 @@ export type StreamEvent =
 			snapshot: PresenceUpdate[];
 			/** Send `presence.heartbeat` this often (the server's PRESENCE_HEARTBEAT_INTERVAL_MS). */
 			heartbeatIntervalMs: number;
+			/** Report `presence.idle` after this long without input in the tab (PRESENCE_IDLE_AFTER_MS). */
+			idleAfterMs?: number;
 	  }
 	/**
 	 * Instead of `ready`, when the client came back with a last event id the server could resume
 	 * from: the events it missed follow, and the store it holds stays valid. The connection is new.
 	 */
-	| { type: 'resumed'; connectionId: string; heartbeatIntervalMs: number }
+	| { type: 'resumed'; connectionId: string; heartbeatIntervalMs: number; idleAfterMs?: number }
 	| ({ type: 'presence' } & PresenceUpdate)
 	/**
 	 * The server may have missed events meant for this stream (Redis was away, a publish failed):
@@ -71,5 +79,11 @@ export type StreamEvent =
 	| { type: 'delivered'; conversationId: string; userId: string; at: string }
 	/** A visitor sent a new page preview: fetch it with `presence.previewImage`. */
 	| { type: 'preview'; userId: string; at: string; page?: CurrentPage | null }
+	/**
+	 * `userId` started or stopped typing in `conversationId` (the server ends it by itself when the
+	 * typist goes quiet for TYPING_TTL_MS, closes the tab, or sends). Only to that conversation's
+	 * other participants.
+	 */
+	| { type: 'typing'; conversationId: string; userId: string; typing: boolean }
 	/** A new conversation the receiver takes part in (a new visitor arrived). */
 	| { type: 'conversation'; conversationId: string; visitorId: string };

@@ -81,6 +81,10 @@ const schema = z.object({
 	PRESENCE_HEARTBEAT_TIMEOUT_MS: ms(60_000, 200),
 	PRESENCE_LEASE_TTL_MS: ms(5000, 100),
 	PRESENCE_SWEEP_INTERVAL_MS: ms(1000, 10),
+	/** A tab without keyboard, pointer or touch input this long reports itself idle. */
+	PRESENCE_IDLE_AFTER_MS: ms(600_000, 100),
+	/** A typing indicator ends this long after the typist's last `presence.typing` call. */
+	TYPING_TTL_MS: ms(6000, 100),
 	/** Events a stream may have queued before it is closed (the client resyncs). */
 	STREAM_QUEUE_LIMIT: z.coerce.number().int().min(1).default(1000),
 	/** Unsent bytes a stream's socket may hold before the hub closes it (the client resyncs). */

@@ -34,6 +34,7 @@ export function updateFor(
 		focusConversationId: focus !== null && viewerConversations.has(focus) ? focus : null,
 		lastSeenAt: lastSeen === null ? null : new Date(lastSeen).toISOString(),
 		currentPage: state.isOnline ? state.currentPage : null,
-		version: state.version
+		version: state.version,
+		idleSince: state.isOnline && state.idleSince ? new Date(state.idleSince).toISOString() : null
 	};
 }

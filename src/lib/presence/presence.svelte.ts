@@ -97,8 +97,41 @@ export interface PresenceConnectionOptions {
  * connection is gone. Focus and the current page are kept as wishes and re-sent on every new
  * connection, so a reconnect restores what others see.
  */
+/**
+ * Who is typing where, as the stream says. The server sends starts and ends and ends typing by
+ * itself, so no client timer is needed; a fresh snapshot (`ready`) starts empty (a stream that
+ * dropped may have missed an end) and a message from the typist ends it at once.
+ */
+export class TypingState {
+	#who = new SvelteMap<string, string[]>();
+
+	/** The people typing in a conversation (never the viewer: the server does not send those). */
+	in(conversationId: string): string[] {
+		return this.#who.get(conversationId) ?? [];
+	}
+
+	set(conversationId: string, userId: string, typing: boolean) {
+		const now = this.in(conversationId);
+		const has = now.includes(userId);
+		if (typing && !has) this.#who.set(conversationId, [...now, userId]);
+		else if (!typing && has) {
+			const rest = now.filter((id) => id !== userId);
+			if (rest.length) this.#who.set(conversationId, rest);
+			else this.#who.delete(conversationId);
+		}
+	}
+
+	clear() {
+		this.#who.clear();
+	}
+}
+
+/** Input that counts against idle (the issue: keyboard, pointer or touch). */
+const INPUT_EVENTS = ['keydown', 'pointerdown', 'pointermove', 'touchstart', 'wheel'] as const;
+
 export class PresenceConnection {
 	readonly store: PresenceStore;
+	readonly typing = new TypingState();
 	#client: PresenceClient;
 	#options: PresenceConnectionOptions;
 
@@ -130,6 +163,17 @@ export class PresenceConnection {
 	#flushQueued = false;
 	#flushing = false;
 	#flushAgain = false;
+
+	/** When this tab last told the server it types, per conversation (calls spaced by TTL/3). */
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping only, never rendered
+	#typingSent = new Map<string, number>();
+	#typingEveryMs = 2000;
+	#idleAfterMs: number | null = null;
+	#idleTimer: ReturnType<typeof setTimeout> | null = null;
+	#idle = false;
+	/** The connection last told it is idle (a new connection starts active on the server). */
+	#idleSentTo: string | null = null;
+	#detachInput: (() => void) | null = null;
 
 	constructor(client: PresenceClient, options: PresenceConnectionOptions = {}) {
 		this.#client = client;
@@ -165,6 +209,9 @@ export class PresenceConnection {
 
 	destroy() {
 		this.#destroyed = true;
+		this.#detachInput?.();
+		this.#detachInput = null;
+		if (this.#idleTimer) clearTimeout(this.#idleTimer);
 		this.#teardown();
 		if (this.#retry) clearTimeout(this.#retry);
 		this.#retry = null;
@@ -199,6 +246,77 @@ export class PresenceConnection {
 		const connectionId = this.#connectionId;
 		if (!connectionId) return null;
 		return this.#client.presence.preview.mutate({ connectionId, image, page });
+	}
+
+	/**
+	 * The user typed in the conversation's composer. At most one call per TTL/3: the server keeps
+	 * the indicator up for its TTL after each, and ends it by itself when the calls stop.
+	 */
+	reportTyping(conversationId: string) {
+		const connectionId = this.#connectionId;
+		if (!connectionId) return;
+		const now = Date.now();
+		if (now - (this.#typingSent.get(conversationId) ?? 0) < this.#typingEveryMs) return;
+		this.#typingSent.set(conversationId, now);
+		this.#client.presence.typing.mutate({ connectionId, conversationId }).then(
+			(reply) => {
+				this.#typingEveryMs = Math.max(500, Math.floor(reply.ttlMs / 3));
+			},
+			() => this.#typingSent.delete(conversationId)
+		);
+	}
+
+	/** The message went: the server ended the typing, so the next keystroke starts it again. */
+	sentMessage(conversationId: string) {
+		this.#typingSent.delete(conversationId);
+	}
+
+	/** Whether this tab currently counts as idle (no input for the server's idle time). */
+	get idle() {
+		return this.#idle;
+	}
+
+	#watchInput(idleAfterMs: number) {
+		this.#idleAfterMs = idleAfterMs;
+		if (this.#detachInput || typeof window === 'undefined') {
+			this.#armIdle();
+			return;
+		}
+		const onInput = () => {
+			if (this.#idle) {
+				this.#idle = false;
+				this.#sendIdle();
+			}
+			this.#armIdle();
+		};
+		for (const type of INPUT_EVENTS) {
+			window.addEventListener(type, onInput, { passive: true, capture: true });
+		}
+		this.#detachInput = () => {
+			for (const type of INPUT_EVENTS) window.removeEventListener(type, onInput, { capture: true });
+		};
+		this.#armIdle();
+	}
+
+	#armIdle() {
+		if (this.#idleTimer) clearTimeout(this.#idleTimer);
+		if (this.#idleAfterMs === null) return;
+		this.#idleTimer = setTimeout(() => {
+			this.#idle = true;
+			this.#sendIdle();
+		}, this.#idleAfterMs);
+	}
+
+	/** Tells the live connection this tab's idle state, only when it differs from what it was told. */
+	#sendIdle() {
+		const connectionId = this.#connectionId;
+		if (!connectionId) return;
+		const told = this.#idleSentTo === connectionId;
+		if (told === this.#idle) return;
+		this.#idleSentTo = this.#idle ? connectionId : null;
+		this.#client.presence.idle.mutate({ connectionId, idle: this.#idle }).catch(() => {
+			this.#idleSentTo = told ? connectionId : null;
+		});
 	}
 
 	#subscribe() {
@@ -238,9 +356,21 @@ export class PresenceConnection {
 				this.#error = null;
 				this.#startHeartbeat(event.heartbeatIntervalMs);
 				this.#queueFlush();
+				if (event.type === 'ready') this.typing.clear();
+				this.#typingSent.clear();
+				// A new connection starts active: an idle tab says so again, at once.
+				this.#idleSentTo = null;
+				if (event.idleAfterMs) this.#watchInput(event.idleAfterMs);
+				if (this.#idle) this.#sendIdle();
 				break;
 			case 'presence':
 				this.store.apply(event);
+				break;
+			case 'typing':
+				this.typing.set(event.conversationId, event.userId, event.typing);
+				break;
+			case 'message':
+				this.typing.set(event.conversationId, event.message.senderId, false);
 				break;
 		}
 		this.#listeners.emit(event);

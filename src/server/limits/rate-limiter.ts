@@ -94,6 +94,10 @@ const LIMITS = {
 	heartbeat: { limit: 30, windowMs: 60_000 },
 	page: { limit: 60, windowMs: 60_000 },
 	focus: { limit: 120, windowMs: 60_000 },
+	/** Clients call at most every TTL/3 while keys go down (6 s TTL: 30 a minute); room for two tabs. */
+	typing: { limit: 60, windowMs: 60_000 },
+	/** Two reports per idle period per tab at most; room for tabs and quick back-and-forth. */
+	idle: { limit: 60, windowMs: 60_000 },
 	/** Every call counts; the spacing of stored previews is the procedure's own (protocol.ts). */
 	preview: { limit: 20, windowMs: 60_000 },
 	message: { limit: 60, windowMs: 60_000 },

@@ -51,6 +51,9 @@ export async function sendMessage(
 		message,
 		deliveredTo
 	});
+	// After the message: a viewer never sees typing end with nothing arrived. The engine never
+	// throws here (Redis away: the deadline still ends it).
+	await presence.stopTyping(sender.workspaceId, sender.userId, conversationId);
 	if (readers.length) {
 		await markRead(db, conversationId, readers, row.created_at);
 		for (const readerId of readers) {

@@ -39,6 +39,11 @@ export interface PresenceState {
 	 * delivery does not count it as reading. Absent = false.
 	 */
 	focusInherited?: boolean;
+	/**
+	 * While online and every live connection reports no input: when the last of them went idle
+	 * (epoch ms). Absent or null = not idle.
+	 */
+	idleSince?: number | null;
 }
 
 /** A viewer-visible change, as published on the workspace's bus channel. */
@@ -79,6 +84,19 @@ export interface HeartbeatLimit {
 
 export type PresenceListener = (change: PresenceChange) => void;
 
+/**
+ * A person started or stopped typing in a conversation. Only starts and ends travel (never one
+ * per keystroke); an end always follows a start, whoever ends it (send, disconnect, deadline).
+ */
+export interface TypingChange {
+	workspaceId: string;
+	conversationId: string;
+	userId: string;
+	typing: boolean;
+}
+
+export type TypingListener = (change: TypingChange) => void;
+
 export interface PresenceEngine {
 	/** This node's id (lease key, connection ownership). */
 	readonly nodeId: string;
@@ -101,8 +119,26 @@ export interface PresenceEngine {
 	disconnect(connectionId: string): Promise<PresenceChange | null>;
 	/** Focus a conversation (null = blur). */
 	focus(connectionId: string, conversationId: string | null): Promise<PresenceChange | null>;
+	/** The tab had no input for the client's idle time (true), or has input again (false). */
+	idle(connectionId: string, idle: boolean): Promise<PresenceChange | null>;
 	/** Report the current page. */
 	page(connectionId: string, page: CurrentPage): Promise<PresenceChange | null>;
+
+	/**
+	 * The connection's person is typing in `conversationId` until `ttlMs` from now (a repeat
+	 * extends it). Returns the start, or null when it only extended or the connection is unknown.
+	 * The deadline is the engine's, not the client's: its sweep ends typing that was not renewed,
+	 * and a connection that goes (closed, expired, its node reaped) ends its typing with it.
+	 */
+	typing(connectionId: string, conversationId: string, ttlMs: number): Promise<TypingChange | null>;
+	/** Ends the person's typing in the conversation (they sent a message); null if they were not typing. */
+	stopTyping(
+		workspaceId: string,
+		userId: string,
+		conversationId: string
+	): Promise<TypingChange | null>;
+	/** Like `listen`, for the workspace's typing starts and ends; resolves once subscribed. */
+	listenTyping(workspaceId: string, listener: TypingListener, signal: AbortSignal): Promise<void>;
 
 	/** Who holds this connection, or null when it is unknown or dead (authorization of heartbeat/focus/page). */
 	owner(connectionId: string): Promise<PersonRef | null>;

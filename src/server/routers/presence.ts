@@ -74,6 +74,40 @@ export const presenceRouter = router({
 			return { ok: true as const };
 		}),
 
+	/**
+	 * The caller is typing in the conversation until TYPING_TTL_MS from now (a repeat extends it).
+	 * The server ends it by itself (deadline, the connection going, `messages.send`), so a client
+	 * that vanishes mid-word leaves nothing on. Participants only.
+	 */
+	typing: personProcedure
+		.input(z.object({ connectionId, conversationId: z.uuid() }))
+		.mutation(async ({ ctx, input }) => {
+			requireOwnWorkspace(ctx, input.connectionId);
+			await rateLimit(ctx, 'typing', ctx.identity.userId);
+			await requireOwnConnection(ctx, input.connectionId);
+			await requireParticipant(ctx, input.conversationId);
+			await ctx.services.presence.typing(
+				input.connectionId,
+				input.conversationId,
+				ctx.services.config.TYPING_TTL_MS
+			);
+			return { ok: true as const, ttlMs: ctx.services.config.TYPING_TTL_MS };
+		}),
+
+	/**
+	 * The tab went PRESENCE_IDLE_AFTER_MS without input (true), or has input again (false). The
+	 * person shows idle only while every live connection is.
+	 */
+	idle: personProcedure
+		.input(z.object({ connectionId, idle: z.boolean() }))
+		.mutation(async ({ ctx, input }) => {
+			requireOwnWorkspace(ctx, input.connectionId);
+			await rateLimit(ctx, 'idle', ctx.identity.userId);
+			await requireOwnConnection(ctx, input.connectionId);
+			await ctx.services.presence.idle(input.connectionId, input.idle);
+			return { ok: true as const };
+		}),
+
 	page: personProcedure
 		.input(pageInput.extend({ connectionId }))
 		.mutation(async ({ ctx, input }) => {

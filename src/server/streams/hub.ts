@@ -11,7 +11,7 @@ import { readCookie } from '../auth/cookies';
 import { createContextInner } from '../context';
 import type { WorkspaceEvent } from '../events/types';
 import type { StreamCloseReason } from '../metrics';
-import type { PresenceChange } from '../presence/types';
+import type { PresenceChange, TypingChange } from '../presence/types';
 import type { Services } from '../services';
 import { NO_PERSON, personOf, type Identity } from '../trpc';
 import { STREAM_CAP_MESSAGE } from './caps';
@@ -33,6 +33,7 @@ import {
 	openConnection,
 	presenceEvent,
 	SIGNED_OUT,
+	typingEvent,
 	workspaceStreamEvent,
 	type OpenedConnection,
 	type StoredLastSeen,
@@ -316,7 +317,8 @@ export class StreamHub {
 		const signal = ws.controller.signal;
 		ws.ready = Promise.all([
 			presence.listen(workspaceId, (change) => this.#onChange(ws, change), signal),
-			events.listen(workspaceId, (event) => this.#onEvent(ws, event), signal)
+			events.listen(workspaceId, (event) => this.#onEvent(ws, event), signal),
+			presence.listenTyping(workspaceId, (change) => this.#onTyping(ws, change), signal)
 		]).then(() => {
 			ws.since = this.#seq;
 		});
@@ -361,6 +363,21 @@ export class StreamHub {
 			const update = targets[0]!.scope!.update(change, ws.storedLastSeen);
 			this.#writer.send(this.#frame(seq, presenceEvent(update)), targets, 'presence', arrived);
 		}
+	}
+
+	/**
+	 * Typing: the typist's watchers who share the conversation, one copy. Kept in the replay ring
+	 * like any event, so a resumed client does not miss an end and show "typing…" forever.
+	 */
+	#onTyping(ws: WorkspaceStreams, change: TypingChange): void {
+		const seq = this.#arrive(ws, { kind: 'typing', change });
+		const audience = ws.watchers.get(change.userId);
+		if (!audience) return;
+		const arrived = performance.now();
+		const targets: HubStream[] = [];
+		for (const stream of audience) if (stream.scope!.seesTyping(change)) targets.push(stream);
+		if (targets.length === 0) return;
+		this.#writer.send(this.#frame(seq, typingEvent(change)), targets, 'typing', arrived);
 	}
 
 	/** One workspace event: one copy for all its recipients' streams. */
@@ -427,7 +444,8 @@ export class StreamHub {
 			push(resume.from, {
 				type: 'resumed',
 				connectionId,
-				heartbeatIntervalMs: this.#services.config.PRESENCE_HEARTBEAT_INTERVAL_MS
+				heartbeatIntervalMs: this.#services.config.PRESENCE_HEARTBEAT_INTERVAL_MS,
+				idleAfterMs: this.#services.config.PRESENCE_IDLE_AFTER_MS
 			});
 			for (const { seq, item } of resume.missed) {
 				push(seq, itemForViewer(scope, item, ws.storedLastSeen, null));

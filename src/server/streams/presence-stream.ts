@@ -68,13 +68,22 @@ export async function* presenceStream(
 		};
 		await Promise.all([
 			presence.listen(identity.workspaceId, (change) => offer({ kind: 'presence', change }), stop),
-			events.listen(identity.workspaceId, (event) => offer({ kind: 'event', event }), stop)
+			events.listen(identity.workspaceId, (event) => offer({ kind: 'event', event }), stop),
+			presence.listenTyping(
+				identity.workspaceId,
+				(change) => offer({ kind: 'typing', change }),
+				stop
+			)
 		]);
 		const opened = await openConnection(services, identity);
 		({ connectionId } = opened);
 		const { scope } = opened;
 		concerns = (item) =>
-			item.kind === 'presence' ? scope.sees(item.change.userId) : scope.receives(item.event);
+			item.kind === 'presence'
+				? scope.sees(item.change.userId)
+				: item.kind === 'typing'
+					? scope.seesTyping(item.change)
+					: scope.receives(item.event);
 		presence.watchExpiry(
 			connectionId,
 			() => {

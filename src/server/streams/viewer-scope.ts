@@ -4,7 +4,7 @@ import type { PresenceUpdate, StreamEvent } from '../../lib/events';
 import { viewerScopeOf } from '../db/conversations';
 import type { WorkspaceEvent } from '../events/types';
 import { offlineState } from '../presence';
-import type { PresenceChange, PresenceState } from '../presence/types';
+import type { PresenceChange, PresenceState, TypingChange } from '../presence/types';
 import type { Services } from '../services';
 import type { Identity } from '../trpc';
 import { updateFor } from '../viewer';
@@ -60,6 +60,15 @@ export class ViewerScope {
 
 	update(state: PresenceState, storedLastSeen: StoredLastSeen): PresenceUpdate {
 		return updateFor(state, this.conversations, storedLastSeen.get(state.userId) ?? null);
+	}
+
+	/** Typing is for the conversation's other participants who may see the typist. */
+	seesTyping(change: TypingChange): boolean {
+		return (
+			change.userId !== this.userId &&
+			this.conversations.has(change.conversationId) &&
+			this.visible.has(change.userId)
+		);
 	}
 
 	/** The viewer takes part in a new conversation: returns the people who became visible. */
@@ -135,7 +144,18 @@ export const SIGNED_OUT = () =>
 
 /** What reached a viewer's stream: a presence change or a workspace event. */
 export type StreamItem =
-	{ kind: 'presence'; change: PresenceChange } | { kind: 'event'; event: WorkspaceEvent };
+	| { kind: 'presence'; change: PresenceChange }
+	| { kind: 'event'; event: WorkspaceEvent }
+	| { kind: 'typing'; change: TypingChange };
+
+export function typingEvent(change: TypingChange): StreamEvent {
+	return {
+		type: 'typing',
+		conversationId: change.conversationId,
+		userId: change.userId,
+		typing: change.typing
+	};
+}
 
 /**
  * One item as this viewer receives it, or null when it is not theirs. Widens the scope on a new
@@ -157,6 +177,8 @@ export function itemForViewer(
 		}
 		return presenceEvent(scope.update(change, storedLastSeen));
 	}
+	if (item.kind === 'typing')
+		return scope.seesTyping(item.change) ? typingEvent(item.change) : null;
 	const { event } = item;
 	if (!scope.receives(event)) return null;
 	if (event.type === 'conversation') scope.join(event);
@@ -218,7 +240,8 @@ export async function openConnection(
 				type: 'ready',
 				connectionId,
 				snapshot,
-				heartbeatIntervalMs: config.PRESENCE_HEARTBEAT_INTERVAL_MS
+				heartbeatIntervalMs: config.PRESENCE_HEARTBEAT_INTERVAL_MS,
+				idleAfterMs: config.PRESENCE_IDLE_AFTER_MS
 			}
 		};
 	} catch (error) {

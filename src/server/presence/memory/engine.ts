@@ -15,7 +15,9 @@ import type {
 	PresenceListener,
 	PresenceState,
 	PresenceStats,
-	PresenceTimings
+	PresenceTimings,
+	TypingChange,
+	TypingListener
 } from '../types';
 import { INHERITED_FOCUS_MS } from '../types';
 
@@ -36,6 +38,17 @@ interface Connection {
 	focusLentUntil: number | null;
 	page: CurrentPage | null;
 	pageAt: number;
+	/** Set while the tab reports no input: since when (epoch ms). */
+	idleSince: number | null;
+}
+
+interface Typing {
+	workspaceId: string;
+	conversationId: string;
+	userId: string;
+	/** The tab that typed last: its going ends the typing. */
+	connectionId: string;
+	deadline: number;
 }
 
 interface Person {
@@ -50,6 +63,8 @@ interface Person {
 	focus: string | null;
 	/** The person-level focus comes from a connection that only inherited it. */
 	focusInherited: boolean;
+	/** Only while every connection is idle: the latest of their idle times. */
+	idleSince: number | null;
 	page: CurrentPage | null;
 	/** Last report time, keeps report times strictly increasing per person. */
 	reportedAt: number;
@@ -76,6 +91,9 @@ export class MemoryPresenceEngine implements PresenceEngine {
 	#sweepTask: RepeatingTask;
 	/** People in their grace (a set, so a sweep does not walk everyone). */
 	#graced = new Set<Person>();
+	/** Who types where, keyed like the Redis `ty` members: `<ws>\0<conversation>|<user>`. */
+	#typing = new Map<string, Typing>();
+	#typingListeners = new Map<string, Set<TypingListener>>();
 	#lastMicros = 0;
 	#lastForget = Date.now();
 	#stopped = false;
@@ -112,7 +130,8 @@ export class MemoryPresenceEngine implements PresenceEngine {
 			focusAt: 0,
 			focusLentUntil: null,
 			page: null,
-			pageAt: 0
+			pageAt: 0,
+			idleSince: null
 		};
 		const graced = p.graceUntil !== null && p.connections.size === 0;
 		if (graced) {
@@ -189,6 +208,14 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		return this.#refresh(p);
 	}
 
+	async idle(connectionId: string, idle: boolean): Promise<PresenceChange | null> {
+		const connection = this.#connections.get(connectionId);
+		if (!connection) return null;
+		if (idle === (connection.idleSince !== null)) return null;
+		connection.idleSince = idle ? Date.now() : null;
+		return this.#refresh(this.#person(connection.workspaceId, connection.userId));
+	}
+
 	async page(connectionId: string, page: CurrentPage): Promise<PresenceChange | null> {
 		const connection = this.#connections.get(connectionId);
 		if (!connection) return null;
@@ -196,6 +223,82 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		connection.page = { url: page.url, title: page.title };
 		connection.pageAt = this.#reportTime(p);
 		return this.#refresh(p);
+	}
+
+	async typing(
+		connectionId: string,
+		conversationId: string,
+		ttlMs: number
+	): Promise<TypingChange | null> {
+		const connection = this.#connections.get(connectionId);
+		if (!connection) return null;
+		const k = typingKey(connection.workspaceId, conversationId, connection.userId);
+		const held = this.#typing.get(k);
+		const deadline = Date.now() + ttlMs;
+		if (held) {
+			held.deadline = deadline;
+			held.connectionId = connectionId;
+			return null;
+		}
+		const typing: Typing = {
+			workspaceId: connection.workspaceId,
+			conversationId,
+			userId: connection.userId,
+			connectionId,
+			deadline
+		};
+		this.#typing.set(k, typing);
+		return this.#emitTyping(typing, true);
+	}
+
+	async stopTyping(
+		workspaceId: string,
+		userId: string,
+		conversationId: string
+	): Promise<TypingChange | null> {
+		return this.#endTyping(typingKey(workspaceId, conversationId, userId));
+	}
+
+	listenTyping(workspaceId: string, listener: TypingListener, signal: AbortSignal): Promise<void> {
+		if (signal.aborted) return Promise.resolve();
+		let set = this.#typingListeners.get(workspaceId);
+		if (!set) this.#typingListeners.set(workspaceId, (set = new Set()));
+		set.add(listener);
+		signal.addEventListener(
+			'abort',
+			() => {
+				set.delete(listener);
+				if (!set.size && this.#typingListeners.get(workspaceId) === set) {
+					this.#typingListeners.delete(workspaceId);
+				}
+			},
+			{ once: true }
+		);
+		return Promise.resolve();
+	}
+
+	#endTyping(k: string): TypingChange | null {
+		const typing = this.#typing.get(k);
+		if (!typing) return null;
+		this.#typing.delete(k);
+		return this.#emitTyping(typing, false);
+	}
+
+	#emitTyping(typing: Typing, on: boolean): TypingChange {
+		const change: TypingChange = {
+			workspaceId: typing.workspaceId,
+			conversationId: typing.conversationId,
+			userId: typing.userId,
+			typing: on
+		};
+		for (const listener of [...(this.#typingListeners.get(typing.workspaceId) ?? [])]) {
+			try {
+				listener(change);
+			} catch (error) {
+				this.#log.warn('typing', 'a typing listener threw', error);
+			}
+		}
+		return change;
 	}
 
 	async owner(connectionId: string): Promise<PersonRef | null> {
@@ -288,6 +391,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 				lastSeenAt: null,
 				focus: null,
 				focusInherited: false,
+				idleSince: null,
 				page: null,
 				reportedAt: 0
 			};
@@ -314,9 +418,13 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		let inherited = false;
 		let page: CurrentPage | null = null;
 		let pageAt = -1;
+		let idleSince: number | null = null;
+		let allIdle = p.connections.size > 0;
 		for (const id of p.connections) {
 			const c = this.#connections.get(id);
 			if (!c) continue;
+			if (c.idleSince === null) allIdle = false;
+			else idleSince = Math.max(idleSince ?? 0, c.idleSince);
 			if (c.focus !== null && c.focusAt > focusAt) {
 				[focus, focusAt, inherited] = [c.focus, c.focusAt, c.focusLentUntil !== null];
 			}
@@ -325,12 +433,18 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		p.focus = focus;
 		p.focusInherited = inherited;
 		p.page = page;
+		p.idleSince = allIdle ? idleSince : null;
 	}
 
 	#refresh(p: Person): PresenceChange | null {
-		const before = { focus: p.focus, page: p.page };
+		const before = { focus: p.focus, page: p.page, idleSince: p.idleSince };
 		this.#derive(p);
-		if (before.focus === p.focus && samePage(before.page, p.page)) return null;
+		if (
+			before.focus === p.focus &&
+			samePage(before.page, p.page) &&
+			before.idleSince === p.idleSince
+		)
+			return null;
 		return this.#emit(p);
 	}
 
@@ -350,6 +464,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		p.focus = null;
 		p.focusInherited = false;
 		p.page = null;
+		p.idleSince = null;
 		p.lastSeenAt = Date.now();
 		this.#lastSeen.add(p.workspaceId, p.userId, p.lastSeenAt);
 		return this.#emit(p);
@@ -360,6 +475,9 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		if (!connection) return null;
 		this.#connections.delete(connectionId);
 		this.#person(connection.workspaceId, connection.userId).connections.delete(connectionId);
+		for (const [k, typing] of this.#typing) {
+			if (typing.connectionId === connectionId) this.#endTyping(k);
+		}
 		return connection;
 	}
 
@@ -394,6 +512,9 @@ export class MemoryPresenceEngine implements PresenceEngine {
 			connection.focusLentUntil = null;
 			this.#refresh(this.#person(connection.workspaceId, connection.userId));
 		}
+		for (const [k, typing] of this.#typing) {
+			if (typing.deadline <= now) this.#endTyping(k);
+		}
 		for (const p of [...this.#graced]) {
 			if (p.graceUntil !== null && p.graceUntil <= now && p.connections.size === 0) {
 				this.#goOffline(p);
@@ -419,6 +540,10 @@ function key(workspaceId: string, userId: string): string {
 	return `${workspaceId}\u0000${userId}`;
 }
 
+function typingKey(workspaceId: string, conversationId: string, userId: string): string {
+	return `${workspaceId}\u0000${conversationId}|${userId}`;
+}
+
 function samePage(a: CurrentPage | null, b: CurrentPage | null): boolean {
 	return a === b || (a !== null && b !== null && a.url === b.url && a.title === b.title);
 }
@@ -433,5 +558,6 @@ function stateOf(p: Person): PresenceState {
 		version: p.version
 	};
 	if (state.focusConversationId !== null && p.focusInherited) state.focusInherited = true;
+	if (p.online && p.idleSince !== null) state.idleSince = p.idleSince;
 	return state;
 }

@@ -1,5 +1,5 @@
 import { offlineState } from '../shared/state';
-import type { CurrentPage, PresenceChange, PresenceState } from '../types';
+import type { CurrentPage, PresenceChange, PresenceState, TypingChange } from '../types';
 
 /**
  * Parsing what the scripts store and publish. Versions and times travel as decimal strings
@@ -14,13 +14,16 @@ interface StoredSummary {
 	/** 1: the focus is inherited, not confirmed by a tab yet. */
 	i?: number;
 	p?: string;
+	/** Idle since (epoch ms), while every connection of the person is idle. */
+	d?: string;
 }
 
 /** A bus message: a change, an expiry notice, or a focus/page report made through another node. */
 export type BusMessage =
 	| { k: 'c'; change: PresenceChange }
 	| { k: 'x'; connections: string[] }
-	| { k: 'r'; connection: string; field: 'f' | 'p'; value: string; at: string };
+	| { k: 'r'; connection: string; field: 'f' | 'p'; value: string; at: string }
+	| { k: 't'; change: TypingChange };
 
 export function encodePage(page: CurrentPage): string {
 	return JSON.stringify({ url: page.url, title: page.title });
@@ -63,6 +66,8 @@ export function decodeSummary(userId: string, raw: string | null | undefined): P
 		version: toNumberOrNull(stored.v) ?? 0
 	};
 	if (focusConversationId !== null && stored.i === 1) state.focusInherited = true;
+	const idleSince = isOnline ? toNumberOrNull(stored.d) : null;
+	if (idleSince !== null) state.idleSince = idleSince;
 	return state;
 }
 
@@ -94,6 +99,18 @@ export function decodeBusMessage(raw: string): BusMessage | null {
 			if (!field) return null;
 			return { k: 'r', connection: data.c, field, value: data[field] as string, at: data.t };
 		}
+		case 't':
+			if (typeof data.w !== 'string' || typeof data.u !== 'string' || typeof data.cv !== 'string')
+				return null;
+			return {
+				k: 't',
+				change: {
+					workspaceId: data.w,
+					conversationId: data.cv,
+					userId: data.u,
+					typing: data.t === 1
+				}
+			};
 		default:
 			return null;
 	}

@@ -16,7 +16,9 @@ import type {
 	PresenceListener,
 	PresenceState,
 	PresenceStats,
-	PresenceTimings
+	PresenceTimings,
+	TypingChange,
+	TypingListener
 } from '../types';
 import { INHERITED_FOCUS_MS } from '../types';
 import { offlineState } from '../shared/state';
@@ -109,6 +111,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 
 	#leaseTask: RepeatingTask;
 	#sweepTask: RepeatingTask;
+	#typingListeners = new Map<string, Set<TypingListener>>();
 	/** Due-index updates that failed: retried each sweep tick, or a grace could never be swept. */
 	#pendingNotes = new Map<string, number>();
 	/**
@@ -332,6 +335,92 @@ export class RedisPresenceEngine implements PresenceEngine {
 		return this.#fanout.listen(workspaceId, listener, signal);
 	}
 
+	async idle(connectionId: string, idle: boolean): Promise<PresenceChange | null> {
+		const ws = workspaceOfConnection(connectionId);
+		if (ws === null) return null;
+		try {
+			const result = await this.#scripts.workspace('presenceIdle', this.#keys.workspace(ws), ws, [
+				connectionId,
+				idle ? '1' : '0'
+			]);
+			if (!result) return null;
+			this.#afterTransition(ws, result);
+			return result.changes.at(-1) ?? null;
+		} catch (error) {
+			// Not retried: the next input or idle report says it again, and active is the safe side.
+			this.#log.warn('idle', 'idle report could not reach Redis', error);
+			return null;
+		}
+	}
+
+	// ---------------------------------------------------------------- typing
+
+	async typing(
+		connectionId: string,
+		conversationId: string,
+		ttlMs: number
+	): Promise<TypingChange | null> {
+		const ws = workspaceOfConnection(connectionId);
+		if (ws === null) return null;
+		try {
+			const result = await this.#scripts.workspace<number | string>(
+				'presenceTyping',
+				this.#keys.workspace(ws),
+				ws,
+				[connectionId, conversationId, ttlMs]
+			);
+			if (!result) return null;
+			const [deadline, started, userId] = result.extra;
+			if (started !== 1) return null;
+			// The sweep must visit this workspace by the deadline, whichever node survives.
+			await this.#noteDue(ws, Number(deadline));
+			return { workspaceId: ws, conversationId, userId: String(userId), typing: true };
+		} catch (error) {
+			// No typing shown while Redis is away: better than a "typing…" nobody can end.
+			this.#log.warn('typing', 'typing could not reach Redis', error);
+			return null;
+		}
+	}
+
+	async stopTyping(
+		workspaceId: string,
+		userId: string,
+		conversationId: string
+	): Promise<TypingChange | null> {
+		try {
+			const result = await this.#scripts.workspace<number>(
+				'presenceStopTyping',
+				this.#keys.workspace(workspaceId),
+				workspaceId,
+				[conversationId, userId]
+			);
+			return result?.extra[0] === 1 ? { workspaceId, conversationId, userId, typing: false } : null;
+		} catch (error) {
+			// Its deadline still ends it, within the typing TTL.
+			this.#log.warn('typing', 'ending typing could not reach Redis', error);
+			return null;
+		}
+	}
+
+	listenTyping(workspaceId: string, listener: TypingListener, signal: AbortSignal): Promise<void> {
+		if (signal.aborted) return Promise.resolve();
+		let set = this.#typingListeners.get(workspaceId);
+		if (!set) this.#typingListeners.set(workspaceId, (set = new Set()));
+		set.add(listener);
+		signal.addEventListener(
+			'abort',
+			() => {
+				set.delete(listener);
+				if (!set.size && this.#typingListeners.get(workspaceId) === set) {
+					this.#typingListeners.delete(workspaceId);
+				}
+			},
+			{ once: true }
+		);
+		// Typing shares the workspace channel: a presence listener holds its subscription.
+		return this.listen(workspaceId, () => {}, signal);
+	}
+
 	watchExpiry(connectionId: string, onExpired: () => void, signal: AbortSignal): void {
 		const ws = workspaceOfConnection(connectionId);
 		if (ws === null) return;
@@ -378,6 +467,18 @@ export class RedisPresenceEngine implements PresenceEngine {
 					this.#fanout.expire(connectionId);
 				}
 				return;
+			case 't': {
+				const listeners = this.#typingListeners.get(ws);
+				if (!listeners) return;
+				for (const listener of [...listeners]) {
+					try {
+						listener(message.change);
+					} catch (error) {
+						this.#log.warn('typing', 'a typing listener threw', error);
+					}
+				}
+				return;
+			}
 			case 'r': {
 				const held = this.#held.get(message.connection);
 				if (!held) return;

@@ -20,7 +20,11 @@
  *   dl         zset  connection -> heartbeat deadline (ms)
  *   gr         zset  person -> end of grace (ms)
  *   ih         zset  connection -> time its inherited focus lapses unless the tab confirms it (ms)
- *   s:<user>   string JSON summary {o, v, l, f, i, p, r}; what batch reads MGET (i=1: f is inherited)
+ *   ty         zset  '<conversation>|<user>' -> typing deadline (ms); tyc hash member -> connection;
+ *   ct:<conn>  set   the typing members a connection holds (ended with it)
+ *              d=idle since (ms) while the tab reports no input
+ *   s:<user>   string JSON summary {o, v, l, f, i, p, r, d}; what batch reads MGET (i=1: f is
+ *              inherited; d = idle since, only while every connection is idle)
  *   presence   the workspace's pub/sub channel
  */
 
@@ -39,7 +43,7 @@ local function fmt(n) return string.format('%.0f', n) end
 
 local function load(user)
   local raw = redis.call('GET', BASE .. 's:' .. user)
-  if not raw then return { o = 0, v = 0, l = false, f = false, i = false, p = false, r = 0 } end
+  if not raw then return { o = 0, v = 0, l = false, f = false, i = false, p = false, r = 0, d = false } end
   local s = cjson.decode(raw)
   return {
     o = tonumber(s.o) or 0, v = tonumber(s.v) or 0,
@@ -47,7 +51,8 @@ local function load(user)
     f = (type(s.f) == 'string') and s.f or false,
     i = (s.i == 1),
     p = (type(s.p) == 'string') and s.p or false,
-    r = tonumber(s.r) or 0
+    r = tonumber(s.r) or 0,
+    d = (type(s.d) == 'string') and s.d or false
   }
 end
 
@@ -57,6 +62,7 @@ local function save(user, s)
   if s.f then t.f = s.f end
   if s.f and s.i then t.i = 1 end
   if s.p then t.p = s.p end
+  if s.d then t.d = s.d end
   redis.call('SET', BASE .. 's:' .. user, cjson.encode(t), 'PX', SUMMARY_TTL)
 end
 
@@ -66,7 +72,8 @@ local function emit(user, s)
   save(user, s)
   local msg = cjson.encode({
     k = 'c', w = WS, u = user, o = s.o, v = fmt(s.v),
-    l = s.l and fmt(s.l) or nil, f = s.f or nil, i = (s.f and s.i) and 1 or nil, p = s.p or nil
+    l = s.l and fmt(s.l) or nil, f = s.f or nil, i = (s.f and s.i) and 1 or nil, p = s.p or nil,
+    d = s.d or nil
   })
   redis.call('PUBLISH', CHANNEL, msg)
   OUT[#OUT + 1] = msg
@@ -75,11 +82,18 @@ end
 -- Person-level focus: the most recently reported non-null focus among live connections
 -- (and whether it is only inherited: no tab has confirmed it since the reload).
 -- Person-level page: the most recently reported page among live connections.
+-- Idle since: only when every live connection reports idle; the latest of their idle times.
 local function derive(user)
   local conns = redis.call('SMEMBERS', BASE .. 'pc:' .. user)
   local f, ft, fi, p, pt = false, -1, false, false, -1
+  local d, all_idle = false, #conns > 0
   for i = 1, #conns do
-    local h = redis.call('HMGET', BASE .. 'c:' .. conns[i], 'f', 'ft', 'p', 'pt', 'fi')
+    local h = redis.call('HMGET', BASE .. 'c:' .. conns[i], 'f', 'ft', 'p', 'pt', 'fi', 'd')
+    if h[6] then
+      if not d or tonumber(h[6]) > tonumber(d) then d = h[6] end
+    else
+      all_idle = false
+    end
     if h[1] then
       local t = tonumber(h[2]) or 0
       if t > ft then f, ft, fi = h[1], t, (h[5] and true or false) end
@@ -89,17 +103,18 @@ local function derive(user)
       if t > pt then p, pt = h[3], t end
     end
   end
-  return f, p, fi
+  if not all_idle then d = false end
+  return f, p, fi, d
 end
 
 -- After the person's connections changed (some remain): emit if focus/page moved. Whether the
 -- focus is inherited is not visible to viewers (no event), but delivery reads it: it is saved.
 local function refresh(user, s)
-  local f, p, fi = derive(user)
+  local f, p, fi, d = derive(user)
   local was = s.i
   s.i = fi
-  if f ~= s.f or p ~= s.p then
-    s.f, s.p = f, p
+  if f ~= s.f or p ~= s.p or d ~= s.d then
+    s.f, s.p, s.d = f, p, d
     emit(user, s)
     return true
   end
@@ -110,7 +125,7 @@ end
 local function go_online(user, s)
   s.o = 1
   s.l = NOW
-  s.f, s.p, s.i = derive(user)
+  s.f, s.p, s.i, s.d = derive(user)
   emit(user, s)
   SEEN[#SEEN + 1] = user
 end
@@ -119,13 +134,42 @@ local function go_offline(user, s)
   if s.o == 0 then return end
   s.o = 0
   s.l = NOW
-  s.f, s.p, s.i = false, false, false
+  s.f, s.p, s.i, s.d = false, false, false, false
   emit(user, s)
   SEEN[#SEEN + 1] = user
 end
 
+-- Typing: ty zset '<conv>|<user>' -> deadline (ms); tyc hash member -> the connection that last
+-- typed it; ct:<conn> set of the members a connection typed. Only starts and ends are published.
+local function typing_publish(member, on)
+  local sep = string.find(member, '|', 1, true)
+  if not sep then return end
+  redis.call('PUBLISH', CHANNEL, cjson.encode({
+    k = 't', w = WS, cv = string.sub(member, 1, sep - 1), u = string.sub(member, sep + 1), t = on
+  }))
+end
+
+local function typing_end(member)
+  if redis.call('ZREM', BASE .. 'ty', member) == 0 then return false end
+  local c = redis.call('HGET', BASE .. 'tyc', member)
+  redis.call('HDEL', BASE .. 'tyc', member)
+  if c then redis.call('SREM', BASE .. 'ct:' .. c, member) end
+  typing_publish(member, 0)
+  return true
+end
+
+-- A connection that goes takes its typing with it, unless another tab of the person typed since.
+local function typing_end_conn(c)
+  local members = redis.call('SMEMBERS', BASE .. 'ct:' .. c)
+  redis.call('DEL', BASE .. 'ct:' .. c)
+  for i = 1, #members do
+    if redis.call('HGET', BASE .. 'tyc', members[i]) == c then typing_end(members[i]) end
+  end
+end
+
 -- Removes a connection from every set; returns its person, or false if it was unknown.
 local function remove_conn(c)
+  typing_end_conn(c)
   local key = BASE .. 'c:' .. c
   local h = redis.call('HMGET', key, 'u', 'n')
   redis.call('ZREM', BASE .. 'dl', c)
@@ -322,8 +366,10 @@ for i = 1, #lapsed do
   end
 end
 for i = 1, #lent do refresh(lent[i], load(lent[i])) end
+local typed = redis.call('ZRANGEBYSCORE', BASE .. 'ty', '-inf', NOW, 'LIMIT', 0, limit)
+for i = 1, #typed do typing_end(typed[i]) end
 local nxt = false
-if #expired >= limit or #ended >= limit or #lapsed >= limit then
+if #expired >= limit or #ended >= limit or #lapsed >= limit or #typed >= limit then
   nxt = NOW
 else
   local a = redis.call('ZRANGE', BASE .. 'dl', 0, 0, 'WITHSCORES')
@@ -332,8 +378,60 @@ else
   if a[2] then nxt = tonumber(a[2]) end
   if b[2] and (not nxt or tonumber(b[2]) < nxt) then nxt = tonumber(b[2]) end
   if c[2] and (not nxt or tonumber(c[2]) < nxt) then nxt = tonumber(c[2]) end
+  local d = redis.call('ZRANGE', BASE .. 'ty', 0, 0, 'WITHSCORES')
+  if d[2] and (not nxt or tonumber(d[2]) < nxt) then nxt = tonumber(d[2]) end
 end
 return { OUT, SEEN, NOW, nxt }
+`;
+
+/**
+ * idle: the connection's tab had no input for the client's idle time (ARGV[4] = '1'), or has
+ * input again ('0'). ARGV[3] = conn. The person is idle only when all their connections are.
+ * Nil when the connection is unknown. Returns { changes, seen, now }.
+ */
+const IDLE = `
+local conn, on = ARGV[3], ARGV[4] == '1'
+local key = BASE .. 'c:' .. conn
+local user = redis.call('HGET', key, 'u')
+if not user then return false end
+local had = redis.call('HGET', key, 'd')
+if on and not had then
+  redis.call('HSET', key, 'd', fmt(NOW))
+elseif not on and had then
+  redis.call('HDEL', key, 'd')
+end
+refresh(user, load(user))
+return { OUT, SEEN, NOW }
+`;
+
+/**
+ * typing: the connection's person types in a conversation until ARGV[5] ms from now (Redis clock);
+ * a repeat only moves the deadline. ARGV[3..5] = conn, conversation, ttlMs. Nil when the
+ * connection is unknown. Returns { changes, seen, now, deadline, 1 if it started, user }.
+ */
+const TYPING = `
+local conn, conv, ttl = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local user = redis.call('HGET', BASE .. 'c:' .. conn, 'u')
+if not user then return false end
+local member = conv .. '|' .. user
+local started = not redis.call('ZSCORE', BASE .. 'ty', member)
+local at = NOW + ttl
+redis.call('ZADD', BASE .. 'ty', at, member)
+local before = redis.call('HGET', BASE .. 'tyc', member)
+if before and before ~= conn then redis.call('SREM', BASE .. 'ct:' .. before, member) end
+redis.call('HSET', BASE .. 'tyc', member, conn)
+redis.call('SADD', BASE .. 'ct:' .. conn, member)
+if started then typing_publish(member, 1) end
+return { OUT, SEEN, NOW, at, started and 1 or 0, user }
+`;
+
+/**
+ * stop_typing: the person sent a message. ARGV[3..4] = conversation, user.
+ * Returns { changes, seen, now, 1 if typing ended }.
+ */
+const STOP_TYPING = `
+local ended = typing_end(ARGV[3] .. '|' .. ARGV[4])
+return { OUT, SEEN, NOW, ended and 1 or 0 }
 `;
 
 /**
@@ -450,7 +548,10 @@ export const WORKSPACE_SCRIPTS = {
 	presenceReport: PRELUDE + REPORT,
 	presenceSweep: PRELUDE + SWEEP,
 	presenceExpireHolder: PRELUDE + EXPIRE_HOLDER,
-	presenceReconcile: PRELUDE + RECONCILE
+	presenceReconcile: PRELUDE + RECONCILE,
+	presenceTyping: PRELUDE + TYPING,
+	presenceIdle: PRELUDE + IDLE,
+	presenceStopTyping: PRELUDE + STOP_TYPING
 } as const;
 
 export const GLOBAL_SCRIPTS = {
