@@ -1405,6 +1405,8 @@ export async function benchTruth(
 				const t = ((Date.now() - run!.t0) / 1000).toFixed(1);
 				if (fault.kind === 'crash') {
 					const node = fault.node!;
+					if (process.env.TRUTH_DEBUG)
+						await debugHolders(redis!.url, `before killing node ${node}`);
 					const vanished = run!.crash(node, fault.crash!);
 					await cluster!.nodes[node]?.kill();
 					cluster!.nodes[node] = null;
@@ -1560,5 +1562,27 @@ export async function benchTruth(
 			await drop.query(`drop database if exists ${dbName} with (force)`);
 			await drop.end();
 		}
+	}
+}
+
+/** Debug aid (TRUTH_DEBUG): which incarnations Redis knows, their workspaces, and who holds each connection. */
+async function debugHolders(url: string, label: string) {
+	const { Redis } = await import('ioredis');
+	const r = new Redis(url);
+	try {
+		const nodes = await r.smembers('truth:nodes');
+		const lists: Record<string, string[]> = {};
+		for (const h of nodes) lists[h] = await r.smembers(`truth:node:${h}:ws`);
+		const byHolder: Record<string, number> = {};
+		const sets: Record<string, number> = {};
+		for (const key of await r.keys('truth:{*}:c:*')) {
+			const n = (await r.hget(key, 'n')) ?? 'none';
+			byHolder[n] = (byHolder[n] ?? 0) + 1;
+		}
+		for (const key of await r.keys('truth:{*}:n:*'))
+			sets[key.replace(/^.*:n:/, '')] = await r.scard(key);
+		console.log(`  debug ${label}: ${JSON.stringify({ nodes, lists, byHolder, sets })}`);
+	} finally {
+		r.disconnect();
 	}
 }
