@@ -2,6 +2,7 @@ import { offlineState } from '../shared/state';
 import { randomBytes } from 'node:crypto';
 import { newConnectionId, workspaceOfConnection } from '../shared/ids';
 import { LastSeenWriter } from '../shared/last-seen-writer';
+import { ListenerSet } from '../../events/listeners';
 import { LocalFanout } from '../shared/listeners';
 import { ThrottledLog, type PresenceLogger } from '../shared/logger';
 import { RepeatingTask } from '../shared/timer';
@@ -93,7 +94,9 @@ export class MemoryPresenceEngine implements PresenceEngine {
 	#graced = new Set<Person>();
 	/** Who types where, keyed like the Redis `ty` members: `<ws>\0<conversation>|<user>`. */
 	#typing = new Map<string, Typing>();
-	#typingListeners = new Map<string, Set<TypingListener>>();
+	#typingListeners = new ListenerSet<TypingChange>({
+		onError: (error) => this.#log.warn('typing', 'a typing listener threw', error)
+	});
 	#lastMicros = 0;
 	#lastForget = Date.now();
 	#stopped = false;
@@ -260,21 +263,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 	}
 
 	listenTyping(workspaceId: string, listener: TypingListener, signal: AbortSignal): Promise<void> {
-		if (signal.aborted) return Promise.resolve();
-		let set = this.#typingListeners.get(workspaceId);
-		if (!set) this.#typingListeners.set(workspaceId, (set = new Set()));
-		set.add(listener);
-		signal.addEventListener(
-			'abort',
-			() => {
-				set.delete(listener);
-				if (!set.size && this.#typingListeners.get(workspaceId) === set) {
-					this.#typingListeners.delete(workspaceId);
-				}
-			},
-			{ once: true }
-		);
-		return Promise.resolve();
+		return this.#typingListeners.add(workspaceId, listener, signal);
 	}
 
 	#endTyping(k: string): TypingChange | null {
@@ -291,13 +280,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 			userId: typing.userId,
 			typing: on
 		};
-		for (const listener of [...(this.#typingListeners.get(typing.workspaceId) ?? [])]) {
-			try {
-				listener(change);
-			} catch (error) {
-				this.#log.warn('typing', 'a typing listener threw', error);
-			}
-		}
+		this.#typingListeners.emit(typing.workspaceId, change);
 		return change;
 	}
 

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { subscribeWithin } from '../../redis/clients';
 import { newConnectionId, workspaceOfConnection } from '../shared/ids';
 import { LastSeenWriter } from '../shared/last-seen-writer';
+import { ListenerSet } from '../../events/listeners';
 import { LocalFanout } from '../shared/listeners';
 import { ThrottledLog, type PresenceLogger } from '../shared/logger';
 import { RepeatingTask } from '../shared/timer';
@@ -111,7 +112,9 @@ export class RedisPresenceEngine implements PresenceEngine {
 
 	#leaseTask: RepeatingTask;
 	#sweepTask: RepeatingTask;
-	#typingListeners = new Map<string, Set<TypingListener>>();
+	#typingListeners = new ListenerSet<TypingChange>({
+		onError: (error) => this.#log.warn('typing', 'a typing listener threw', error)
+	});
 	/** Due-index updates that failed: retried each sweep tick, or a grace could never be swept. */
 	#pendingNotes = new Map<string, number>();
 	/**
@@ -404,19 +407,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 
 	listenTyping(workspaceId: string, listener: TypingListener, signal: AbortSignal): Promise<void> {
 		if (signal.aborted) return Promise.resolve();
-		let set = this.#typingListeners.get(workspaceId);
-		if (!set) this.#typingListeners.set(workspaceId, (set = new Set()));
-		set.add(listener);
-		signal.addEventListener(
-			'abort',
-			() => {
-				set.delete(listener);
-				if (!set.size && this.#typingListeners.get(workspaceId) === set) {
-					this.#typingListeners.delete(workspaceId);
-				}
-			},
-			{ once: true }
-		);
+		void this.#typingListeners.add(workspaceId, listener, signal);
 		// Typing shares the workspace channel: a presence listener holds its subscription.
 		return this.listen(workspaceId, () => {}, signal);
 	}
@@ -467,18 +458,9 @@ export class RedisPresenceEngine implements PresenceEngine {
 					this.#fanout.expire(connectionId);
 				}
 				return;
-			case 't': {
-				const listeners = this.#typingListeners.get(ws);
-				if (!listeners) return;
-				for (const listener of [...listeners]) {
-					try {
-						listener(message.change);
-					} catch (error) {
-						this.#log.warn('typing', 'a typing listener threw', error);
-					}
-				}
+			case 't':
+				this.#typingListeners.emit(ws, message.change);
 				return;
-			}
 			case 'r': {
 				const held = this.#held.get(message.connection);
 				if (!held) return;
