@@ -192,6 +192,8 @@ describe('redis cluster: two nodes', () => {
 			expect(onB.last('u1')).toMatchObject({ focusConversationId: null, currentPage: null });
 			expect(onB.events.map((e) => e.isOnline)).toEqual([true, true, true, false]);
 			expect(assertVersionsIncrease(onB.events)).toBeNull();
+			// A's listener gets the same offline event over its own subscription, not necessarily first.
+			await waitFor(() => onA.events.length === onB.events.length, 'A sees u1 offline too');
 			expect(onA.events).toEqual(onB.events);
 		}
 		expect((await a.stats()).errors_total).toBe(0);
