@@ -146,6 +146,27 @@ describe('presence when Redis fails', () => {
 		expect(assertVersionsIncrease(events.events)).toBeNull();
 	});
 
+	it('a connection opened while Redis is away is registered once it returns, without a heartbeat', async () => {
+		const { engine } = await startNode('a');
+		const ws = uniqueId('ws');
+		const events = await listen(engine, ws, signal());
+		// Let a few lease ticks pass with nothing to re-register first (an earlier bug left the
+		// re-registration stuck after the first such tick).
+		await sleep(TIMINGS.leaseTtlMs);
+
+		await server.kill();
+		const { change } = await engine.connect({ workspaceId: ws, userId: 'u1' });
+		expect(change).toBeNull(); // accepted, to be registered later
+		await server.restart();
+
+		await waitFor(
+			async () => (await engine.read(ws, ['u1'])).get('u1')?.isOnline === true,
+			'u1 registered once Redis is back',
+			10_000
+		);
+		await waitFor(() => events.last('u1')?.isOnline === true, 'a listener sees u1 online');
+	});
+
 	it('paused (SIGSTOP): calls fail fast within the command timeout and recover after SIGCONT', async () => {
 		const { engine } = await startNode('a');
 		const ws = uniqueId('ws');

@@ -618,6 +618,14 @@ export class RedisPresenceEngine implements PresenceEngine {
 		);
 		if (!result) throw new Error('register returned nothing');
 		this.#afterTransition(ws, result);
+		if (holder !== this.#holder) {
+			// We reincarnated while this was in flight: it may have landed after the connection's
+			// re-registration under the new incarnation and moved it back under the old one, which
+			// has no lease and that no reaper looks at, so a crash of this node would leave it to
+			// the heartbeat timeout (seen in the truth benchmark after a Redis restart). Redo it.
+			this.#dirty.add(connectionId);
+			void this.#flushDirty();
+		}
 		const deadline = result.extra[0];
 		if (deadline !== undefined) await this.#noteDue(ws, Number(deadline));
 		if (this.#held.get(connectionId) !== held) {
@@ -791,19 +799,33 @@ export class RedisPresenceEngine implements PresenceEngine {
 		this.#scheduleReconcile();
 	}
 
+	/** One flush at a time; a call while one runs joins it. */
 	#flushDirty(): Promise<void> {
 		if (this.#flushingDirty) return this.#flushingDirty;
-		this.#flushingDirty = (async () => {
-			try {
-				const ids = [...this.#dirty];
-				for (let i = 0; i < ids.length; i += PARALLEL) {
-					await Promise.all(ids.slice(i, i + PARALLEL).map((id) => this.#reRegister(id)));
-				}
-			} finally {
-				this.#flushingDirty = null;
+		// Cleared in a `.finally`, which always runs after this assignment: clearing it inside the
+		// async body ran synchronously when there was nothing to flush, before the assignment, and
+		// left a settled promise here for good, so nothing dirty was ever flushed again (live
+		// connections stayed under an old incarnation after a Redis restart; the truth benchmark's
+		// crash ghosts).
+		const flushing = this.#flushDirtyPasses().finally(() => {
+			if (this.#flushingDirty === flushing) this.#flushingDirty = null;
+		});
+		this.#flushingDirty = flushing;
+		return flushing;
+	}
+
+	async #flushDirtyPasses(): Promise<void> {
+		// A second pass when we reincarnated during the first: what the first registered under the
+		// old incarnation is dirty again, and waiting for the next lease tick would leave it
+		// without a live lease for that long.
+		for (let pass = 0; pass < 2 && this.#dirty.size > 0; pass++) {
+			const holder = this.#holder;
+			const ids = [...this.#dirty];
+			for (let i = 0; i < ids.length; i += PARALLEL) {
+				await Promise.all(ids.slice(i, i + PARALLEL).map((id) => this.#reRegister(id)));
 			}
-		})();
-		return this.#flushingDirty;
+			if (holder === this.#holder) break;
+		}
 	}
 
 	async #reRegister(connectionId: string) {
@@ -813,10 +835,14 @@ export class RedisPresenceEngine implements PresenceEngine {
 			return;
 		}
 		try {
+			const holder = this.#holder;
 			await this.#register(connectionId, held);
 			if (held.pendingFocus) await this.#report(connectionId, 'f', held.focus ?? '');
 			if (held.pendingPage) await this.#report(connectionId, 'p', held.page ?? '');
-			if (!held.pendingFocus && !held.pendingPage) this.#dirty.delete(connectionId);
+			// Registered under an incarnation that is no longer ours: the lease tick's flush (or the
+			// one `#register` started) must do it again, so it stays dirty.
+			const current = holder === this.#holder;
+			if (current && !held.pendingFocus && !held.pendingPage) this.#dirty.delete(connectionId);
 		} catch (error) {
 			this.#log.warn('reregister', 're-registering connections failed, will retry', error);
 		}
