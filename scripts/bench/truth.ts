@@ -993,6 +993,28 @@ function greenTruth(person: Person, viewer: Person, endAt: number): Interval[] {
 	return union(out);
 }
 
+/**
+ * After a tab that was showing a conversation with the viewer ended, how long the server may
+ * still show it: nothing tells it the tab is gone before its bound (a closed tab's grace keeps
+ * a reload's focus, a crashed node's lease, a lost client's heartbeat timeout). Green there is
+ * the ghost of that tab's focus, held to the ghost bounds, not a false green.
+ */
+function vanishedFocus(person: Person, viewer: Person, endAt: number): Interval[] {
+	const out: Interval[] = [];
+	for (const tab of person.tabs) {
+		// A reload is not a departure: the new tab says at once what it shows.
+		const cause = tab.endCause;
+		if (tab.endedAt === null || tab.endedAt >= endAt) continue;
+		if (cause !== 'crash' && cause !== 'lost' && cause !== 'close') continue;
+		const last = tab.focusLog.at(-1);
+		// A tab's end is logged as a blur at its end time: the focus before it is what it showed.
+		const shown = last && last.focus === null && last.t >= tab.endedAt ? tab.focusLog.at(-2) : last;
+		if (!shown || shown.focus === null || !viewerShares(viewer, shown.focus)) continue;
+		out.push([tab.endedAt, tab.endedAt + bounds[cause]]);
+	}
+	return union(out);
+}
+
 /** Every agent takes part in every visitor conversation; a visitor only in their own. */
 function viewerShares(viewer: Person, conversationId: string): boolean {
 	return viewer.kind === 'agent' || viewer.conversationId === conversationId;
@@ -1037,6 +1059,8 @@ interface Figures {
 	greenSeconds: number;
 	/** After the person's last tab was gone (the grace, a lost or crashed client's timeout). */
 	greenGoneSeconds: number;
+	/** While present, within the bound after a tab that showed the conversation ended. */
+	greenVanishedSeconds: number;
 	greenOverSeconds: number;
 	greenOverCount: number;
 	greenMax: number;
@@ -1071,6 +1095,7 @@ function evaluate(run: TruthRun, endAt: number): Figures {
 	let greenOverMs = 0;
 	let greenOverCount = 0;
 	let greenGoneMs = 0;
+	let greenVanishedMs = 0;
 	let greenMax = 0;
 
 	for (const viewer of run.people) {
@@ -1170,11 +1195,16 @@ function evaluate(run: TruthRun, endAt: number): Figures {
 					const b = Math.min(line[i + 1]?.t ?? to, to);
 					if (b > a) green.push([a, b]);
 				}
-				const untrue = subtract(union(green), greenTruth(person, viewer, endAt));
+				const unfocused = subtract(union(green), greenTruth(person, viewer, endAt));
 				// Green after the person left is the ghost's share (grace, timeouts), counted apart.
-				const gone = subtract(untrue, online);
+				const gone = subtract(unfocused, online);
 				for (const [a, b] of gone) greenGoneMs += b - a;
-				for (const [a, b] of subtract(untrue, gone)) {
+				// So is green within the bound after a tab showing the conversation ended.
+				const present = subtract(unfocused, gone);
+				const untrue = subtract(present, vanishedFocus(person, viewer, endAt));
+				for (const [a, b] of present) greenVanishedMs += b - a;
+				for (const [a, b] of untrue) greenVanishedMs -= b - a;
+				for (const [a, b] of untrue) {
 					const length = b - a;
 					greenMs += length;
 					greenMax = Math.max(greenMax, length);
@@ -1271,6 +1301,7 @@ function evaluate(run: TruthRun, endAt: number): Figures {
 		greenAfterReload,
 		greenSeconds: greenMs / 1000,
 		greenGoneSeconds: greenGoneMs / 1000,
+		greenVanishedSeconds: greenVanishedMs / 1000,
 		greenOverSeconds: greenOverMs / 1000,
 		greenOverCount,
 		greenMax,
@@ -1512,6 +1543,12 @@ export async function benchTruth(
 			'seconds green while present, not chatting',
 			`${f.greenSeconds.toFixed(1)} s`,
 			`target 0 beyond ${GREEN_ALLOWANCE_MS} ms: ${verdict(f.greenOverCount === 0)}; ${f.greenOverSeconds.toFixed(1)} s beyond it in ${fmtInt(f.greenOverCount)} spells (${f.greenAfterReload} begun at a reload), longest ${fmtMs(f.greenMax)}`
+		);
+		report.add(
+			S,
+			'seconds green after a chatting tab ended',
+			`${f.greenVanishedSeconds.toFixed(1)} s`,
+			'while another tab kept the person present, within that tab\'s ghost bound (grace, heartbeat timeout, lease): not of the green target'
 		);
 		report.add(
 			S,
