@@ -33,6 +33,7 @@ import {
 	openConnection,
 	presenceEvent,
 	SIGNED_OUT,
+	teamEvent,
 	typingEvent,
 	workspaceStreamEvent,
 	type OpenedConnection,
@@ -72,6 +73,8 @@ class WorkspaceStreams {
 	readonly watchers = new Map<string, Set<HubStream>>();
 	/** Person -> their own streams (recipients of workspace events). */
 	readonly owners = new Map<string, Set<HubStream>>();
+	/** Visitors' streams: the audience of the team's status. */
+	readonly visitors = new Set<HubStream>();
 	/** Streams between listening and `ready`: they buffer what arrives. */
 	readonly opening = new Set<HubStream>();
 	/** Stored `last_seen_at` of the people these streams see (the same for every viewer). */
@@ -318,7 +321,8 @@ export class StreamHub {
 		ws.ready = Promise.all([
 			presence.listen(workspaceId, (change) => this.#onChange(ws, change), signal),
 			events.listen(workspaceId, (event) => this.#onEvent(ws, event), signal),
-			presence.listenTyping(workspaceId, (change) => this.#onTyping(ws, change), signal)
+			presence.listenTyping(workspaceId, (change) => this.#onTyping(ws, change), signal),
+			this.#services.team.watch(workspaceId, (online) => this.#onTeam(ws, online), signal)
 		]).then(() => {
 			ws.since = this.#seq;
 		});
@@ -378,6 +382,18 @@ export class StreamHub {
 		for (const stream of audience) if (stream.scope!.seesTyping(change)) targets.push(stream);
 		if (targets.length === 0) return;
 		this.#writer.send(this.#frame(seq, typingEvent(change)), targets, 'typing', arrived);
+	}
+
+	/** The team's status flipped (computed once per workspace by `TeamStatus`): one copy for its visitors. */
+	#onTeam(ws: WorkspaceStreams, online: boolean): void {
+		const seq = this.#arrive(ws, { kind: 'team', online });
+		if (ws.visitors.size === 0) return;
+		this.#writer.send(
+			this.#frame(seq, teamEvent(online)),
+			[...ws.visitors],
+			'team',
+			performance.now()
+		);
 	}
 
 	/** One workspace event: one copy for all its recipients' streams. */
@@ -467,6 +483,7 @@ export class StreamHub {
 		this.#services.metrics.eventWritten(resume ? 'resumed' : 'ready', 1);
 		for (const userId of scope.visible) ws.add(ws.watchers, userId, stream);
 		ws.add(ws.owners, stream.userId, stream);
+		if (scope.kind === 'visitor') ws.visitors.add(stream);
 	}
 
 	/** What a client resuming from `lastEventId` missed, if this hub still holds all of it. */
@@ -504,6 +521,7 @@ export class StreamHub {
 					if (!ws.watchers.has(userId)) ws.storedLastSeen.delete(userId);
 				}
 				ws.remove(ws.owners, stream.userId, stream);
+				ws.visitors.delete(stream);
 			}
 			if (--ws.streams === 0) this.#linger(ws);
 		}
