@@ -43,7 +43,7 @@ export interface PresenceUpdate {
 /** The presence fields every API that returns a person carries. */
 export type PresenceFields = Pick<
 	PresenceUpdate,
-	'isOnline' | 'status' | 'lastSeenAt' | 'currentPage' | 'version'
+	'isOnline' | 'status' | 'lastSeenAt' | 'currentPage' | 'version' | 'idleSince' | 'availability'
 >;
 
 export interface ChatMessage {

@@ -2,6 +2,7 @@ import { TRPCClientError } from '@trpc/client';
 import { SvelteMap } from 'svelte/reactivity';
 import type { PresenceClient } from '../client';
 import type {
+	Availability,
 	CurrentPage,
 	PresenceFields,
 	PresenceStatus,
@@ -20,6 +21,8 @@ export type PresenceView = Pick<
 	'isOnline' | 'status' | 'lastSeenAt' | 'currentPage'
 > & {
 	version: number;
+	idleSince?: string | null;
+	availability?: Availability | null;
 };
 
 /**
@@ -137,6 +140,8 @@ export class PresenceConnection {
 
 	#connectionId = $state<string | null>(null);
 	#connected = $state(false);
+	/** Visitors: the team is there (an agent online and available); null until the server said. */
+	#teamOnline = $state<boolean | null>(null);
 	#error = $state<string | null>(null);
 
 	#subscription: { unsubscribe(): void } | null = null;
@@ -190,6 +195,11 @@ export class PresenceConnection {
 	/** True between `ready` and the stream's end or a network drop. */
 	get connected() {
 		return this.#connected;
+	}
+
+	/** Visitors: whether at least one agent is online and available; null while not known yet. */
+	get teamOnline() {
+		return this.#teamOnline;
 	}
 
 	/** The last error that ended the stream, for display; null while healthy. */
@@ -357,6 +367,8 @@ export class PresenceConnection {
 				this.#startHeartbeat(event.heartbeatIntervalMs);
 				this.#queueFlush();
 				if (event.type === 'ready') this.typing.clear();
+				if (event.type === 'ready' && event.teamOnline !== undefined)
+					this.#teamOnline = event.teamOnline;
 				this.#typingSent.clear();
 				// A new connection starts active: an idle tab says so again, at once.
 				this.#idleSentTo = null;
@@ -368,6 +380,9 @@ export class PresenceConnection {
 				break;
 			case 'typing':
 				this.typing.set(event.conversationId, event.userId, event.typing);
+				break;
+			case 'team':
+				this.#teamOnline = event.online;
 				break;
 			case 'message':
 				this.typing.set(event.conversationId, event.message.senderId, false);
