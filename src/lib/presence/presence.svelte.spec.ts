@@ -351,6 +351,9 @@ describe('PresenceConnection: typing, idle, availability and the team (issue 13)
 		connection.sentMessage('k');
 		connection.reportTyping('k');
 		expect(typed()).toBe(3);
+		// A send waits for the report in flight, so the report cannot land after the message.
+		await connection.settleTyping('k');
+		await connection.settleTyping('nothing-in-flight');
 		connection.destroy();
 	});
 

@@ -173,6 +173,8 @@ export class PresenceConnection {
 	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping only, never rendered
 	#typingSent = new Map<string, number>();
 	#typingEveryMs = 2000;
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping only, never rendered
+	#typingInFlight = new Map<string, Promise<void>>();
 	#idleAfterMs: number | null = null;
 	#idleTimer: ReturnType<typeof setTimeout> | null = null;
 	#idle = false;
@@ -268,12 +270,32 @@ export class PresenceConnection {
 		const now = Date.now();
 		if (now - (this.#typingSent.get(conversationId) ?? 0) < this.#typingEveryMs) return;
 		this.#typingSent.set(conversationId, now);
-		this.#client.presence.typing.mutate({ connectionId, conversationId }).then(
+		const call = this.#client.presence.typing.mutate({ connectionId, conversationId }).then(
 			(reply) => {
 				this.#typingEveryMs = Math.max(500, Math.floor(reply.ttlMs / 3));
 			},
-			() => this.#typingSent.delete(conversationId)
+			() => {
+				this.#typingSent.delete(conversationId);
+			}
 		);
+		this.#typingInFlight.set(conversationId, call);
+		void call.finally(() => {
+			if (this.#typingInFlight.get(conversationId) === call)
+				this.#typingInFlight.delete(conversationId);
+		});
+	}
+
+	/**
+	 * Resolves once no typing report of this conversation is in flight. Sending waits for it: a
+	 * report landing after the message (which ends typing on the server) would start "typing…"
+	 * again for a whole TTL. Capped, so a stuck call never holds a message back for long.
+	 */
+	async settleTyping(conversationId: string, capMs = 1000): Promise<void> {
+		const call = this.#typingInFlight.get(conversationId);
+		if (!call) return;
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		await Promise.race([call, new Promise((resolve) => (timer = setTimeout(resolve, capMs)))]);
+		clearTimeout(timer);
 	}
 
 	/** The message went: the server ended the typing, so the next keystroke starts it again. */

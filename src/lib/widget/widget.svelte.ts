@@ -204,6 +204,7 @@ export class VisitorChat {
 	}
 
 	async send(body: string) {
+		await this.connection.settleTyping(this.session.conversationId);
 		const { message, deliveredTo } = await this.client.messages.send.mutate({
 			conversationId: this.session.conversationId,
 			body

@@ -53,6 +53,9 @@ describe('presence.setAvailability', () => {
 		const live = await watcher.reader.presenceOf(ada!.id, (e) => e.availability === 'busy');
 		expect(live.isOnline).toBe(true);
 		expect(await storedAvailability(ada!.id)).toBe('busy');
+		expect(await t.caller({ sessionToken: ada!.sessionToken }).auth.me()).toMatchObject({
+			availability: 'busy'
+		});
 
 		const [status] = await t
 			.caller({ sessionToken: grace!.sessionToken })
