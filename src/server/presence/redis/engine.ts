@@ -27,6 +27,7 @@ import { offlineState } from '../shared/state';
 import { decodeBusMessage, decodeSummary, encodePage } from './codec';
 import { commandTimeoutOf, duplicateClient, type RedisClient } from './client';
 import { ScriptCaller, type TransitionResult } from './commands';
+import { DueNotes } from './due-notes';
 import { PresenceKeys } from './keys';
 
 export interface RedisPresenceOptions {
@@ -118,6 +119,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 	});
 	/** Due-index updates that failed: retried each sweep tick, or a grace could never be swept. */
 	#pendingNotes = new Map<string, number>();
+	#dueNotes = new DueNotes((ws, deadline) => this.#scripts.noteDue(this.#keys.due, ws, deadline));
 	/**
 	 * No reaping of other nodes before this time: after this node itself had trouble reaching
 	 * Redis (a pause, a restart), every lease may have lapsed at once; live nodes renew theirs
@@ -726,7 +728,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 	/** Never throws: a failed update is kept and retried by the sweep tick. */
 	async #noteDue(workspaceId: string, deadline: number) {
 		try {
-			await this.#scripts.noteDue(this.#keys.due, workspaceId, deadline);
+			await this.#dueNotes.note(workspaceId, deadline);
 		} catch (error) {
 			const pending = this.#pendingNotes.get(workspaceId);
 			this.#pendingNotes.set(
