@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial';
 import * as m0002 from './0002_sessions';
 import * as m0003 from './0003_delivered';
+import * as m0004 from './0004_availability';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so the same list works under
@@ -10,5 +11,6 @@ import * as m0003 from './0003_delivered';
 export const migrations: Record<string, Migration> = {
 	'0001_initial': m0001,
 	'0002_sessions': m0002,
-	'0003_delivered': m0003
+	'0003_delivered': m0003,
+	'0004_availability': m0004
 };

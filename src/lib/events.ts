@@ -6,6 +6,10 @@
 /** Relative to the viewer: `online` = chatting with the viewer (focused on a shared conversation). */
 export type PresenceStatus = 'online' | 'active' | 'offline';
 
+/** An agent's own say on whether they take conversations (`presence.setAvailability`). */
+export const AVAILABILITIES = ['available', 'busy', 'away'] as const;
+export type Availability = (typeof AVAILABILITIES)[number];
+
 export interface CurrentPage {
 	url: string;
 	title: string;
@@ -28,12 +32,18 @@ export interface PresenceUpdate {
 	 * servers before issue 13.
 	 */
 	idleSince?: string | null;
+	/**
+	 * Agents: available, busy or away (stored, so it survives reconnects and restarts); null for
+	 * visitors. A live change may carry null for an agent when the server's presence backend lost
+	 * its copy: keep the last known value then. Absent from servers before issue 13.
+	 */
+	availability?: Availability | null;
 }
 
 /** The presence fields every API that returns a person carries. */
 export type PresenceFields = Pick<
 	PresenceUpdate,
-	'isOnline' | 'status' | 'lastSeenAt' | 'currentPage' | 'version'
+	'isOnline' | 'status' | 'lastSeenAt' | 'currentPage' | 'version' | 'idleSince' | 'availability'
 >;
 
 export interface ChatMessage {
@@ -55,6 +65,8 @@ export type StreamEvent =
 			heartbeatIntervalMs: number;
 			/** Report `presence.idle` after this long without input in the tab (PRESENCE_IDLE_AFTER_MS). */
 			idleAfterMs?: number;
+			/** Visitors: whether the team is there now (see the `team` event). */
+			teamOnline?: boolean;
 	  }
 	/**
 	 * Instead of `ready`, when the client came back with a last event id the server could resume
@@ -85,5 +97,10 @@ export type StreamEvent =
 	 * other participants.
 	 */
 	| { type: 'typing'; conversationId: string; userId: string; typing: boolean }
+	/**
+	 * Visitors only: whether at least one agent of the workspace is online and available ("We're
+	 * online") or none is ("We'll get back to you"). Sent when that flips; no agent is named.
+	 */
+	| { type: 'team'; online: boolean }
 	/** A new conversation the receiver takes part in (a new visitor arrived). */
 	| { type: 'conversation'; conversationId: string; visitorId: string };

@@ -1,3 +1,4 @@
+import { TeamStatus } from './streams/team-status';
 import type { Kysely } from 'kysely';
 import { SessionRegistry } from './auth/sessions';
 import { loadConfig, type Config } from './config';
@@ -46,6 +47,8 @@ export interface Services {
 	metrics: Metrics;
 	/** Open streams per person and per client address on this node. */
 	streamCaps: StreamCaps;
+	/** Whether each workspace's team is there, for its visitors' streams (once per change per node). */
+	team: TeamStatus;
 	/** Agent sessions: checked on every agent call (cached), revoked by logout. */
 	sessions: SessionRegistry;
 	/** Structured log; every line names this node and its lease incarnation. */
@@ -173,6 +176,7 @@ export async function startServices(config: Config, options: StartOptions = {}):
 			perAddress: config.STREAM_LIMIT_PER_ADDRESS
 		}),
 		sessions,
+		team: new TeamStatus({ db: database.db, presence, logger: log }),
 		redis,
 		shutdownSignal: shutdown.signal,
 		async close() {

@@ -1,5 +1,15 @@
 import type { PresenceStatus, PresenceUpdate } from '../lib/events';
-import type { PresenceState } from './presence/types';
+import type { Availability, PresenceState } from './presence/types';
+
+/** What Postgres says of a person's availability: agents only, never chosen = available. */
+export interface StoredPerson {
+	kind: 'agent' | 'visitor';
+	availability: Availability | null;
+}
+
+export function storedAvailability(person: StoredPerson): Availability | null {
+	return person.kind === 'agent' ? (person.availability ?? 'available') : null;
+}
 
 /**
  * Presence as one viewer sees it (DESIGN section 2): `online` = live and focused on a
@@ -19,11 +29,16 @@ export function statusFor(
  * The update a viewer receives. `lastSeenAt` prefers the engine's (fresh) value and falls back
  * to the stored column, so a person whose presence summary Redis no longer has still shows
  * "last seen". A focus outside the viewer's conversations is not revealed to them.
+ *
+ * Availability: a read that has the person's row (`stored`) takes it from Postgres, the truth;
+ * a live change carries the engine's copy (absent = not known to it: null, and clients keep the
+ * agent's last known value).
  */
 export function updateFor(
 	state: PresenceState,
 	viewerConversations: ReadonlySet<string>,
-	storedLastSeen: Date | null = null
+	storedLastSeen: Date | null = null,
+	stored?: StoredPerson
 ): PresenceUpdate {
 	const lastSeen = state.lastSeenAt ?? storedLastSeen?.getTime() ?? null;
 	const focus = state.focusConversationId;
@@ -35,6 +50,7 @@ export function updateFor(
 		lastSeenAt: lastSeen === null ? null : new Date(lastSeen).toISOString(),
 		currentPage: state.isOnline ? state.currentPage : null,
 		version: state.version,
-		idleSince: state.isOnline && state.idleSince ? new Date(state.idleSince).toISOString() : null
+		idleSince: state.isOnline && state.idleSince ? new Date(state.idleSince).toISOString() : null,
+		availability: stored ? storedAvailability(stored) : (state.availability ?? null)
 	};
 }

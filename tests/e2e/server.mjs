@@ -56,7 +56,10 @@ Object.assign(process.env, {
 	PRESENCE_HEARTBEAT_INTERVAL_MS: '2500',
 	PRESENCE_HEARTBEAT_TIMEOUT_MS: '8000',
 	PRESENCE_LEASE_TTL_MS: '2000',
-	PRESENCE_SWEEP_INTERVAL_MS: '200'
+	PRESENCE_SWEEP_INTERVAL_MS: '200',
+	// Short, so a spec can watch a tab go idle (capabilities.spec.ts); the inbox's status texts
+	// that other specs read (the visitor panel's "Active"/"Online") do not change with idle.
+	PRESENCE_IDLE_AFTER_MS: process.env.E2E_IDLE_AFTER_MS ?? '4000'
 });
 
 spawn(

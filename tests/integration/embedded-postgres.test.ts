@@ -25,7 +25,8 @@ describe('embedded Postgres (DESIGN section 7)', () => {
 			expect(await migrateToLatest(handle.db)).toEqual([
 				'0001_initial',
 				'0002_sessions',
-				'0003_delivered'
+				'0003_delivered',
+				'0004_availability'
 			]);
 			const row = await sql<{ n: number }>`select count(*)::int as n from workspaces`.execute(
 				handle.db

@@ -20,7 +20,12 @@ describe('migrations', () => {
 
 	it('build every table from an empty database', async () => {
 		const applied = await migrateToLatest(db);
-		expect(applied).toEqual(['0001_initial', '0002_sessions', '0003_delivered']);
+		expect(applied).toEqual([
+			'0001_initial',
+			'0002_sessions',
+			'0003_delivered',
+			'0004_availability'
+		]);
 		const tables = await sql<{ table_name: string }>`
 			select table_name from information_schema.tables
 			where table_schema = 'public' and table_name not like 'kysely_%' order by table_name
@@ -73,5 +78,23 @@ describe('migrations', () => {
 				})
 				.execute()
 		).rejects.toThrow(/users_agent_email/);
+	});
+
+	it('keep availability to agents and to its three values', async () => {
+		const visitor = await db
+			.selectFrom('users')
+			.select('id')
+			.where('kind', '=', 'visitor')
+			.executeTakeFirstOrThrow();
+		await expect(
+			db.updateTable('users').set({ availability: 'away' }).where('id', '=', visitor.id).execute()
+		).rejects.toThrow(/users_availability/);
+		await expect(
+			db
+				.updateTable('users')
+				.set({ availability: 'asleep' as 'away' })
+				.where('kind', '=', 'agent')
+				.execute()
+		).rejects.toThrow(/users_availability/);
 	});
 });

@@ -53,4 +53,27 @@ describe('PresenceLabel', () => {
 			'unknown'
 		);
 	});
+
+	it('says Idle with the minutes for a live person without input, distinct from Active', () => {
+		render(PresenceLabel, {
+			status: 'active',
+			idleSince: new Date(NOW.getTime() - 12 * 60_000 - 5_000).toISOString()
+		});
+		const label = screen.getByTestId('presence-label');
+		expect(text(label)).toBe('Idle · 12 min');
+		expect(label.getAttribute('data-idle')).toBe('true');
+		expect(screen.getByRole('img', { name: 'Active' })).toBeTruthy();
+	});
+
+	it('never says Idle for someone offline', () => {
+		render(PresenceLabel, { status: 'offline', idleSince: NOW.toISOString(), lastSeenAt: null });
+		expect(text(screen.getByTestId('presence-label'))).toBe('Offline');
+	});
+
+	it('shows an agent’s availability beside the dot while they are there', () => {
+		render(PresenceLabel, { status: 'active', availability: 'busy' });
+		expect(text(screen.getByTestId('presence-label'))).toBe('Active · Busy');
+		render(PresenceLabel, { status: 'offline', availability: 'away', lastSeenAt: null });
+		expect(screen.getAllByTestId('availability')).toHaveLength(1);
+	});
 });

@@ -113,7 +113,14 @@ function fakeClient() {
 			heartbeat: mutation('heartbeat'),
 			focus: mutation('focus'),
 			page: mutation('page'),
-			preview: mutation('preview')
+			preview: mutation('preview'),
+			typing: {
+				mutate: async (input: unknown) => {
+					calls.push({ path: 'typing', input });
+					return { ok: true, ttlMs: 6000 };
+				}
+			},
+			idle: mutation('idle')
 		}
 	};
 	const send = (event: StreamEvent, stream = streams.at(-1)!) =>
@@ -292,6 +299,89 @@ describe('PresenceConnection', () => {
 		await vi.advanceTimersByTimeAsync(100);
 		expect(onUnauthorized).toHaveBeenCalledOnce();
 		expect(fake.streams).toHaveLength(1);
+		connection.destroy();
+	});
+});
+
+describe('PresenceConnection: typing, idle, availability and the team (issue 13)', () => {
+	beforeEach(() => vi.useFakeTimers());
+	afterEach(() => vi.useRealTimers());
+
+	it('keeps an agent’s last known availability when a change comes without it', () => {
+		const store = new PresenceStore();
+		store.applySnapshot([update('ada', { availability: 'busy', version: 1 })]);
+		store.apply(update('ada', { availability: null, version: 2 }));
+		expect(store.get('ada')?.availability).toBe('busy');
+		store.apply(update('ada', { availability: 'away', version: 3 }));
+		expect(store.get('ada')?.availability).toBe('away');
+	});
+
+	it('follows the team status from ready and team events', () => {
+		const fake = fakeClient();
+		const connection = new PresenceConnection(fake.client);
+		connection.start();
+		expect(connection.teamOnline).toBeNull();
+		fake.send({
+			type: 'ready',
+			connectionId: 'c1',
+			snapshot: [],
+			heartbeatIntervalMs: 1000,
+			teamOnline: false
+		});
+		expect(connection.teamOnline).toBe(false);
+		fake.send({ type: 'team', online: true });
+		expect(connection.teamOnline).toBe(true);
+		connection.destroy();
+	});
+
+	it('reports typing at most once per TTL/3, and again at once after a send', async () => {
+		const fake = fakeClient();
+		const connection = new PresenceConnection(fake.client);
+		connection.start();
+		fake.ready('c1');
+		const typed = () => fake.calls.filter((c) => c.path === 'typing').length;
+		connection.reportTyping('k');
+		await vi.advanceTimersByTimeAsync(10);
+		connection.reportTyping('k');
+		connection.reportTyping('k');
+		expect(typed()).toBe(1);
+		await vi.advanceTimersByTimeAsync(2000);
+		connection.reportTyping('k');
+		expect(typed()).toBe(2);
+		connection.sentMessage('k');
+		connection.reportTyping('k');
+		expect(typed()).toBe(3);
+		// A send waits for the report in flight, so the report cannot land after the message.
+		await connection.settleTyping('k');
+		await connection.settleTyping('nothing-in-flight');
+		connection.destroy();
+	});
+
+	it('reports idle after the server’s idle time without input, and active on the next input', async () => {
+		const fake = fakeClient();
+		const connection = new PresenceConnection(fake.client);
+		connection.start();
+		fake.send({
+			type: 'ready',
+			connectionId: 'c1',
+			snapshot: [],
+			heartbeatIntervalMs: 60_000,
+			idleAfterMs: 5000
+		});
+		const idleCalls = () => fake.calls.filter((c) => c.path === 'idle').map((c) => c.input);
+		await vi.advanceTimersByTimeAsync(4000);
+		window.dispatchEvent(new KeyboardEvent('keydown'));
+		await vi.advanceTimersByTimeAsync(4000);
+		expect(idleCalls()).toEqual([]);
+		await vi.advanceTimersByTimeAsync(1500);
+		expect(connection.idle).toBe(true);
+		expect(idleCalls()).toEqual([{ connectionId: 'c1', idle: true }]);
+		window.dispatchEvent(new PointerEvent('pointerdown'));
+		expect(connection.idle).toBe(false);
+		expect(idleCalls()).toEqual([
+			{ connectionId: 'c1', idle: true },
+			{ connectionId: 'c1', idle: false }
+		]);
 		connection.destroy();
 	});
 });

@@ -2,6 +2,7 @@ import { TRPCClientError } from '@trpc/client';
 import { SvelteMap } from 'svelte/reactivity';
 import type { PresenceClient } from '../client';
 import type {
+	Availability,
 	CurrentPage,
 	PresenceFields,
 	PresenceStatus,
@@ -20,6 +21,8 @@ export type PresenceView = Pick<
 	'isOnline' | 'status' | 'lastSeenAt' | 'currentPage'
 > & {
 	version: number;
+	idleSince?: string | null;
+	availability?: Availability | null;
 };
 
 /**
@@ -137,6 +140,8 @@ export class PresenceConnection {
 
 	#connectionId = $state<string | null>(null);
 	#connected = $state(false);
+	/** Visitors: the team is there (an agent online and available); null until the server said. */
+	#teamOnline = $state<boolean | null>(null);
 	#error = $state<string | null>(null);
 
 	#subscription: { unsubscribe(): void } | null = null;
@@ -168,6 +173,8 @@ export class PresenceConnection {
 	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping only, never rendered
 	#typingSent = new Map<string, number>();
 	#typingEveryMs = 2000;
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping only, never rendered
+	#typingInFlight = new Map<string, Promise<void>>();
 	#idleAfterMs: number | null = null;
 	#idleTimer: ReturnType<typeof setTimeout> | null = null;
 	#idle = false;
@@ -190,6 +197,11 @@ export class PresenceConnection {
 	/** True between `ready` and the stream's end or a network drop. */
 	get connected() {
 		return this.#connected;
+	}
+
+	/** Visitors: whether at least one agent is online and available; null while not known yet. */
+	get teamOnline() {
+		return this.#teamOnline;
 	}
 
 	/** The last error that ended the stream, for display; null while healthy. */
@@ -258,12 +270,32 @@ export class PresenceConnection {
 		const now = Date.now();
 		if (now - (this.#typingSent.get(conversationId) ?? 0) < this.#typingEveryMs) return;
 		this.#typingSent.set(conversationId, now);
-		this.#client.presence.typing.mutate({ connectionId, conversationId }).then(
+		const call = this.#client.presence.typing.mutate({ connectionId, conversationId }).then(
 			(reply) => {
 				this.#typingEveryMs = Math.max(500, Math.floor(reply.ttlMs / 3));
 			},
-			() => this.#typingSent.delete(conversationId)
+			() => {
+				this.#typingSent.delete(conversationId);
+			}
 		);
+		this.#typingInFlight.set(conversationId, call);
+		void call.finally(() => {
+			if (this.#typingInFlight.get(conversationId) === call)
+				this.#typingInFlight.delete(conversationId);
+		});
+	}
+
+	/**
+	 * Resolves once no typing report of this conversation is in flight. Sending waits for it: a
+	 * report landing after the message (which ends typing on the server) would start "typing…"
+	 * again for a whole TTL. Capped, so a stuck call never holds a message back for long.
+	 */
+	async settleTyping(conversationId: string, capMs = 1000): Promise<void> {
+		const call = this.#typingInFlight.get(conversationId);
+		if (!call) return;
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		await Promise.race([call, new Promise((resolve) => (timer = setTimeout(resolve, capMs)))]);
+		clearTimeout(timer);
 	}
 
 	/** The message went: the server ended the typing, so the next keystroke starts it again. */
@@ -357,6 +389,8 @@ export class PresenceConnection {
 				this.#startHeartbeat(event.heartbeatIntervalMs);
 				this.#queueFlush();
 				if (event.type === 'ready') this.typing.clear();
+				if (event.type === 'ready' && event.teamOnline !== undefined)
+					this.#teamOnline = event.teamOnline;
 				this.#typingSent.clear();
 				// A new connection starts active: an idle tab says so again, at once.
 				this.#idleSentTo = null;
@@ -368,6 +402,9 @@ export class PresenceConnection {
 				break;
 			case 'typing':
 				this.typing.set(event.conversationId, event.userId, event.typing);
+				break;
+			case 'team':
+				this.#teamOnline = event.online;
 				break;
 			case 'message':
 				this.typing.set(event.conversationId, event.message.senderId, false);

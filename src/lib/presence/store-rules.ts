@@ -36,12 +36,15 @@ export function replaceWithSnapshot(table: PresenceTable, snapshot: readonly Pre
 export function applyIfNewer(table: PresenceTable, update: PresenceUpdate): boolean {
 	const held = table.get(update.userId);
 	if (held && update.version <= held.version) return false;
-	table.set(update.userId, stripType(update));
+	const next = stripType(update);
+	// An agent's availability never goes back to null: a change without it comes from a backend
+	// that lost its copy (README: availability), so the last known value still holds.
+	if (next.availability == null && held?.availability) next.availability = held.availability;
+	table.set(update.userId, next);
 	return true;
 }
 
 function stripType(update: PresenceUpdate & { type?: string }): PresenceUpdate {
-	if (!('type' in update)) return update;
 	const { type: _type, ...rest } = update;
 	return rest;
 }
@@ -54,6 +57,8 @@ function samePresence(a: PresenceUpdate, b: PresenceUpdate) {
 		a.lastSeenAt === b.lastSeenAt &&
 		a.focusConversationId === b.focusConversationId &&
 		a.currentPage?.url === b.currentPage?.url &&
-		a.currentPage?.title === b.currentPage?.title
+		a.currentPage?.title === b.currentPage?.title &&
+		(a.idleSince ?? null) === (b.idleSince ?? null) &&
+		(a.availability ?? null) === (b.availability ?? null)
 	);
 }

@@ -33,3 +33,12 @@ export function messageTime(at: string, now = Date.now()): string {
 				minute: '2-digit'
 			});
 }
+
+/** How long someone has been idle, short: "Idle · <1 min", "Idle · 12 min", "Idle · 2 h". */
+export function idleFor(since: Date | string | number, now: number): string {
+	const then = typeof since === 'number' ? since : new Date(since).getTime();
+	const minutes = Math.max(0, Math.floor((now - then) / 60_000));
+	if (Number.isNaN(minutes) || minutes < 1) return 'Idle · <1 min';
+	if (minutes < 120) return `Idle · ${minutes} min`;
+	return `Idle · ${Math.floor(minutes / 60)} h`;
+}

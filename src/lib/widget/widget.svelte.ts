@@ -138,6 +138,21 @@ export class VisitorChat {
 		return this.#loaded;
 	}
 
+	/** The agents typing in this conversation now, by name ("Ada is typing…"). */
+	get typingNames(): string[] {
+		const ids = this.connection.typing.in(this.session.conversationId);
+		return ids.map(
+			(id) =>
+				this.#participants.find((p) => p.id === id)?.displayName.replace(/\s*\(agent\)$/, '') ??
+				'Someone'
+		);
+	}
+
+	/** The visitor typed in the composer (the connection spaces the calls; the server ends it). */
+	reportTyping() {
+		this.connection.reportTyping(this.session.conversationId);
+	}
+
 	get unread() {
 		return this.#unread;
 	}
@@ -189,10 +204,12 @@ export class VisitorChat {
 	}
 
 	async send(body: string) {
+		await this.connection.settleTyping(this.session.conversationId);
 		const { message, deliveredTo } = await this.client.messages.send.mutate({
 			conversationId: this.session.conversationId,
 			body
 		});
+		this.connection.sentMessage(this.session.conversationId);
 		this.#add(message);
 		this.#delivered(deliveredTo, message.createdAt);
 	}

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from './schema';
+import type { Availability, Database, UserKind } from './schema';
 
 /** Reads of conversations and their participants (SQL only; presence is filled in by routers). */
 
@@ -30,6 +30,7 @@ export async function participantsOf(db: Kysely<Database>, conversationId: strin
 			'u.kind',
 			'u.display_name',
 			'u.last_seen_at',
+			'u.availability',
 			'p.last_read_at',
 			'p.last_delivered_at'
 		])
@@ -70,7 +71,7 @@ export async function audienceOf(
 		.where('mine.user_id', '=', viewer.userId);
 	let query = db
 		.selectFrom('users')
-		.select(['id', 'kind', 'display_name', 'last_seen_at'])
+		.select(['id', 'kind', 'display_name', 'last_seen_at', 'availability'])
 		.where('workspace_id', '=', viewer.workspaceId);
 	query =
 		viewer.kind === 'agent'
@@ -125,6 +126,13 @@ export async function conversationsOf(db: Kysely<Database>, userId: string, limi
 		.execute();
 }
 
+export interface AudienceRow {
+	id: string;
+	last_seen_at: Date | null;
+	kind: UserKind;
+	availability: Availability | null;
+}
+
 /**
  * A stream's scope in ONE query (opening a stream is a hot path): everyone the viewer may see
  * (as `audienceOf`) with their stored `last_seen_at`, and the ids of the viewer's conversations.
@@ -135,11 +143,13 @@ export async function conversationsOf(db: Kysely<Database>, userId: string, limi
 export async function viewerScopeOf(
 	db: Kysely<Database>,
 	viewer: { kind: 'agent' | 'visitor'; userId: string; workspaceId: string }
-): Promise<{ audience: { id: string; last_seen_at: Date | null }[]; conversationIds: string[] }> {
+): Promise<{ audience: AudienceRow[]; conversationIds: string[] }> {
 	const agentsToo = viewer.kind === 'agent';
 	const { rows } = await sql<{
 		id: string | null;
 		last_seen_at: Date | null;
+		kind: UserKind | null;
+		availability: Availability | null;
 		conversation_id: string | null;
 	}>`
 		with mine as (
@@ -152,16 +162,23 @@ export async function viewerScopeOf(
 			select u.id from users u
 			where ${agentsToo}::boolean and u.workspace_id = ${viewer.workspaceId} and u.kind = 'agent'
 		)
-		select null::uuid as id, null::timestamptz as last_seen_at, conversation_id from mine
+		select null::uuid as id, null::timestamptz as last_seen_at, null::text as kind,
+			null::text as availability, conversation_id from mine
 		union all
-		select u.id, u.last_seen_at, null::uuid from users u join seen on seen.id = u.id
+		select u.id, u.last_seen_at, u.kind, u.availability, null::uuid from users u join seen on seen.id = u.id
 		where u.workspace_id = ${viewer.workspaceId}
 	`.execute(db);
-	const audience: { id: string; last_seen_at: Date | null }[] = [];
+	const audience: AudienceRow[] = [];
 	const conversationIds: string[] = [];
 	for (const row of rows) {
 		if (row.conversation_id !== null) conversationIds.push(row.conversation_id);
-		else if (row.id !== null) audience.push({ id: row.id, last_seen_at: row.last_seen_at });
+		else if (row.id !== null)
+			audience.push({
+				id: row.id,
+				last_seen_at: row.last_seen_at,
+				kind: row.kind ?? 'visitor',
+				availability: row.availability
+			});
 	}
 	return { audience, conversationIds };
 }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database, User } from './schema';
+import type { Availability, Database, User } from './schema';
 
 /** Reads and writes of `users` (agents and visitors). */
 
@@ -67,4 +67,30 @@ export async function latestConversationOf(db: Kysely<Database>, visitorId: stri
 		.orderBy('created_at', 'desc')
 		.limit(1)
 		.executeTakeFirst();
+}
+
+/** The workspace's agents and their stored availability (the team's status, per node). */
+export async function agentsOf(db: Kysely<Database>, workspaceId: string) {
+	return db
+		.selectFrom('users')
+		.select(['id', 'availability'])
+		.where('workspace_id', '=', workspaceId)
+		.where('kind', '=', 'agent')
+		.execute();
+}
+
+/** Stores an agent's availability; false when no agent has that id (nothing written). */
+export async function storeAvailability(
+	db: Kysely<Database>,
+	agent: { userId: string; workspaceId: string },
+	availability: Availability
+): Promise<boolean> {
+	const result = await db
+		.updateTable('users')
+		.set({ availability })
+		.where('id', '=', agent.userId)
+		.where('workspace_id', '=', agent.workspaceId)
+		.where('kind', '=', 'agent')
+		.executeTakeFirst();
+	return result.numUpdatedRows > 0n;
 }

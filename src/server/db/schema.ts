@@ -11,6 +11,9 @@ type NullableTimestamp = ColumnType<
 
 export type UserKind = 'agent' | 'visitor';
 
+/** An agent's own say on whether they take conversations (migration 0004). */
+export type Availability = 'available' | 'busy' | 'away';
+
 export interface WorkspacesTable {
 	id: Generated<string>;
 	/** Public key the chat widget names its workspace by (not a secret). */
@@ -29,6 +32,12 @@ export interface UsersTable {
 	password_hash: string | null;
 	/** Written when the person comes online and when they go offline. */
 	last_seen_at: NullableTimestamp;
+	/** Agents only; null = never chosen, which reads as `available`. */
+	availability: ColumnType<
+		Availability | null,
+		Availability | null | undefined,
+		Availability | null
+	>;
 	created_at: Generated<Date>;
 }
 

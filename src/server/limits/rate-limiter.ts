@@ -98,6 +98,8 @@ const LIMITS = {
 	typing: { limit: 60, windowMs: 60_000 },
 	/** Two reports per idle period per tab at most; room for tabs and quick back-and-forth. */
 	idle: { limit: 60, windowMs: 60_000 },
+	/** A person's own choice from a menu: a few a minute is plenty, a loop is refused. */
+	availability: { limit: 30, windowMs: 60_000 },
 	/** Every call counts; the spacing of stored previews is the procedure's own (protocol.ts). */
 	preview: { limit: 20, windowMs: 60_000 },
 	message: { limit: 60, windowMs: 60_000 },

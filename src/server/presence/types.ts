@@ -12,6 +12,9 @@ export interface CurrentPage {
 	title: string;
 }
 
+/** An agent's own say on whether they take conversations (stored in Postgres by the app). */
+export type Availability = 'available' | 'busy' | 'away';
+
 /** Who a connection belongs to. Every key is hash-tagged by `workspaceId`. */
 export interface PersonRef {
 	workspaceId: string;
@@ -44,6 +47,12 @@ export interface PresenceState {
 	 * (epoch ms). Absent or null = not idle.
 	 */
 	idleSince?: number | null;
+	/**
+	 * An agent's availability, as last set through `setAvailability`. The engine only carries a
+	 * copy (Postgres holds it): absent when it was never set here or Redis lost it, and then the
+	 * app reads it from Postgres.
+	 */
+	availability?: Availability;
 }
 
 /** A viewer-visible change, as published on the workspace's bus channel. */
@@ -121,6 +130,16 @@ export interface PresenceEngine {
 	focus(connectionId: string, conversationId: string | null): Promise<PresenceChange | null>;
 	/** The tab had no input for the client's idle time (true), or has input again (false). */
 	idle(connectionId: string, idle: boolean): Promise<PresenceChange | null>;
+	/**
+	 * The person's availability changed (the app stored it first): kept with their presence and
+	 * published as a change with a newer version, so viewers apply it like any other; null when
+	 * it already was that value or Redis could not be reached (logged; Postgres stays the truth).
+	 */
+	setAvailability(
+		workspaceId: string,
+		userId: string,
+		availability: Availability
+	): Promise<PresenceChange | null>;
 	/** Report the current page. */
 	page(connectionId: string, page: CurrentPage): Promise<PresenceChange | null>;
 

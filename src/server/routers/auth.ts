@@ -4,6 +4,7 @@ import { verifyPassword } from '../auth/password';
 import { issueToken, SESSION_TTL_SECONDS } from '../auth/tokens';
 import { findAgentByEmail, findUser } from '../db/people';
 import { agentFromToken, agentProcedure, publicProcedure, router } from '../trpc';
+import type { Availability } from '../db/schema';
 import { rateLimit } from './guards';
 
 export interface AgentProfile {
@@ -11,6 +12,8 @@ export interface AgentProfile {
 	workspaceId: string;
 	displayName: string;
 	email: string;
+	/** Their stored availability (the inbox header shows it before the stream is up). */
+	availability: Availability;
 }
 
 export const authRouter = router({
@@ -78,11 +81,13 @@ function profileOf(agent: {
 	workspace_id: string;
 	display_name: string;
 	email: string | null;
+	availability: Availability | null;
 }): AgentProfile {
 	return {
 		id: agent.id,
 		workspaceId: agent.workspace_id,
 		displayName: agent.display_name,
-		email: agent.email ?? ''
+		email: agent.email ?? '',
+		availability: agent.availability ?? 'available'
 	};
 }

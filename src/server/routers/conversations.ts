@@ -13,7 +13,11 @@ export const conversationsRouter = router({
 		const presence = await presenceFor(
 			services,
 			identity.workspaceId,
-			rows.map((r) => ({ id: r.visitor_id, last_seen_at: r.visitor_last_seen_at })),
+			rows.map((r) => ({
+				id: r.visitor_id,
+				last_seen_at: r.visitor_last_seen_at,
+				kind: 'visitor' as const
+			})),
 			mine
 		);
 		return rows.map((r) => ({

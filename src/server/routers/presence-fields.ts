@@ -1,7 +1,7 @@
 import type { PresenceUpdate } from '../../lib/events';
 import type { Services } from '../services';
 import { offlineState } from '../presence';
-import { updateFor } from '../viewer';
+import { updateFor, type StoredPerson } from '../viewer';
 
 /**
  * Presence for a list of people of one workspace, as the caller sees them: ONE batch read
@@ -10,7 +10,13 @@ import { updateFor } from '../viewer';
 export async function presenceFor(
 	services: Services,
 	workspaceId: string,
-	people: readonly { id: string; last_seen_at: Date | null }[],
+	/** With `kind` (and `availability`, for agents) the availability comes from this row. */
+	people: readonly {
+		id: string;
+		last_seen_at: Date | null;
+		kind?: StoredPerson['kind'];
+		availability?: StoredPerson['availability'];
+	}[],
 	callerConversations: ReadonlySet<string>
 ): Promise<Map<string, PresenceUpdate>> {
 	const ids = [...new Set(people.map((p) => p.id))];
@@ -18,7 +24,10 @@ export async function presenceFor(
 	const result = new Map<string, PresenceUpdate>();
 	for (const person of people) {
 		const state = states.get(person.id) ?? offlineState(person.id);
-		result.set(person.id, updateFor(state, callerConversations, person.last_seen_at));
+		const stored = person.kind
+			? { kind: person.kind, availability: person.availability ?? null }
+			: undefined;
+		result.set(person.id, updateFor(state, callerConversations, person.last_seen_at, stored));
 	}
 	return result;
 }

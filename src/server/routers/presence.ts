@@ -1,7 +1,8 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { audienceOf, conversationIdsOf } from '../db/conversations';
-import { findUser } from '../db/people';
+import { findUser, storeAvailability } from '../db/people';
+import { AVAILABILITIES } from '../../lib/events';
 import { markReadOnFocus } from '../messaging/delivery';
 import { publishEvent } from '../events/publish';
 import { PREVIEW_PAGE_GAP_MS, PREVIEW_SAME_PAGE_MS } from '../../lib/protocol';
@@ -106,6 +107,30 @@ export const presenceRouter = router({
 			await requireOwnConnection(ctx, input.connectionId);
 			await ctx.services.presence.idle(input.connectionId, input.idle);
 			return { ok: true as const };
+		}),
+
+	/**
+	 * An agent says whether they take conversations. Stored in Postgres first (the truth: it
+	 * survives reconnects, restarts and Redis losing its data), then handed to the presence engine
+	 * so teammates get it as a presence change and visitors' team status follows.
+	 */
+	setAvailability: personProcedure
+		.input(z.object({ availability: z.enum(AVAILABILITIES) }))
+		.mutation(async ({ ctx, input }) => {
+			const { services, identity } = ctx;
+			if (identity.kind !== 'agent') {
+				throw new TRPCError({ code: 'FORBIDDEN', message: 'Only agents have an availability' });
+			}
+			await rateLimit(ctx, 'availability', identity.userId);
+			if (!(await storeAvailability(services.db, identity, input.availability))) {
+				throw new TRPCError({ code: 'NOT_FOUND', message: 'No such agent' });
+			}
+			await services.presence.setAvailability(
+				identity.workspaceId,
+				identity.userId,
+				input.availability
+			);
+			return { ok: true as const, availability: input.availability };
 		}),
 
 	page: personProcedure

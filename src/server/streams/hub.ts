@@ -34,6 +34,7 @@ import {
 	openConnection,
 	presenceEvent,
 	SIGNED_OUT,
+	teamEvent,
 	typingEvent,
 	workspaceStreamEvent,
 	type OpenedConnection,
@@ -76,6 +77,8 @@ class WorkspaceStreams {
 	readonly watchers = new StreamIndex<HubStream>();
 	/** Person -> their own streams (recipients of workspace events). */
 	readonly owners = new StreamIndex<HubStream>();
+	/** Visitors' streams: the audience of the team's status. */
+	readonly visitors = new Set<HubStream>();
 	/** Streams between listening and `ready`: they buffer what arrives. */
 	readonly opening = new Set<HubStream>();
 	/** Stored `last_seen_at` of the people these streams see (the same for every viewer). */
@@ -316,7 +319,8 @@ export class StreamHub {
 		ws.ready = Promise.all([
 			presence.listen(workspaceId, (change) => this.#onChange(ws, change), signal),
 			events.listen(workspaceId, (event) => this.#onEvent(ws, event), signal),
-			presence.listenTyping(workspaceId, (change) => this.#onTyping(ws, change), signal)
+			presence.listenTyping(workspaceId, (change) => this.#onTyping(ws, change), signal),
+			this.#services.team.watch(workspaceId, (online) => this.#onTeam(ws, online), signal)
 		]).then(() => {
 			ws.since = this.#seq;
 		});
@@ -375,6 +379,18 @@ export class StreamHub {
 		});
 		if (targets.length === 0) return;
 		this.#writer.send(this.#frame(seq, typingEvent(change)), targets, 'typing', arrived);
+	}
+
+	/** The team's status flipped (computed once per workspace by `TeamStatus`): one copy for its visitors. */
+	#onTeam(ws: WorkspaceStreams, online: boolean): void {
+		const seq = this.#arrive(ws, { kind: 'team', online });
+		if (ws.visitors.size === 0) return;
+		this.#writer.send(
+			this.#frame(seq, teamEvent(online)),
+			[...ws.visitors],
+			'team',
+			performance.now()
+		);
 	}
 
 	/** One workspace event: one copy for all its recipients' streams. */
@@ -464,6 +480,7 @@ export class StreamHub {
 		this.#services.metrics.eventWritten(resume ? 'resumed' : 'ready', 1);
 		for (const userId of scope.visible) ws.watchers.add(userId, stream);
 		ws.owners.add(stream.userId, stream);
+		if (scope.kind === 'visitor') ws.visitors.add(stream);
 	}
 
 	/** What a client resuming from `lastEventId` missed, if this hub still holds all of it. */
@@ -501,6 +518,7 @@ export class StreamHub {
 					if (!ws.watchers.has(userId)) ws.storedLastSeen.delete(userId);
 				}
 				ws.owners.remove(stream.userId, stream);
+				ws.visitors.delete(stream);
 			}
 			if (--ws.streams === 0) this.#linger(ws);
 		}

@@ -73,7 +73,14 @@ export async function* presenceStream(
 				identity.workspaceId,
 				(change) => offer({ kind: 'typing', change }),
 				stop
-			)
+			),
+			identity.kind === 'visitor'
+				? services.team.watch(
+						identity.workspaceId,
+						(online) => offer({ kind: 'team', online }),
+						stop
+					)
+				: null
 		]);
 		const opened = await openConnection(services, identity);
 		({ connectionId } = opened);
@@ -83,7 +90,9 @@ export async function* presenceStream(
 				? scope.sees(item.change.userId)
 				: item.kind === 'typing'
 					? scope.seesTyping(item.change)
-					: scope.receives(item.event);
+					: item.kind === 'team'
+						? true
+						: scope.receives(item.event);
 		presence.watchExpiry(
 			connectionId,
 			() => {

@@ -7,7 +7,7 @@ import { offlineState } from '../presence';
 import type { PresenceChange, PresenceState, TypingChange } from '../presence/types';
 import type { Services } from '../services';
 import type { Identity } from '../trpc';
-import { updateFor } from '../viewer';
+import { updateFor, storedAvailability, type StoredPerson } from '../viewer';
 
 /**
  * The one definition of what a viewer's presence stream carries (DESIGN sections 3 and 6). The
@@ -30,9 +30,17 @@ export class ViewerScope {
 	readonly userId: string;
 	readonly conversations: Set<string>;
 	readonly visible: Set<string>;
+	/** Visitors also get the team's status. */
+	readonly kind: 'agent' | 'visitor';
 
-	constructor(userId: string, visible: Iterable<string>, conversations: Iterable<string>) {
+	constructor(
+		userId: string,
+		visible: Iterable<string>,
+		conversations: Iterable<string>,
+		kind: 'agent' | 'visitor' = 'agent'
+	) {
 		this.userId = userId;
+		this.kind = kind;
 		this.visible = new Set(visible);
 		this.conversations = new Set(conversations);
 	}
@@ -58,8 +66,13 @@ export class ViewerScope {
 		);
 	}
 
-	update(state: PresenceState, storedLastSeen: StoredLastSeen): PresenceUpdate {
-		return updateFor(state, this.conversations, storedLastSeen.get(state.userId) ?? null);
+	/** `stored`: the person's row, in a snapshot (availability from Postgres, the truth). */
+	update(
+		state: PresenceState,
+		storedLastSeen: StoredLastSeen,
+		stored?: StoredPerson
+	): PresenceUpdate {
+		return updateFor(state, this.conversations, storedLastSeen.get(state.userId) ?? null, stored);
 	}
 
 	/** Typing is for the conversation's other participants who may see the typist. */
@@ -146,7 +159,9 @@ export const SIGNED_OUT = () =>
 export type StreamItem =
 	| { kind: 'presence'; change: PresenceChange }
 	| { kind: 'event'; event: WorkspaceEvent }
-	| { kind: 'typing'; change: TypingChange };
+	| { kind: 'typing'; change: TypingChange }
+	/** The workspace's team status flipped (`TeamStatus`): for visitors. */
+	| { kind: 'team'; online: boolean };
 
 export function typingEvent(change: TypingChange): StreamEvent {
 	return {
@@ -155,6 +170,11 @@ export function typingEvent(change: TypingChange): StreamEvent {
 		userId: change.userId,
 		typing: change.typing
 	};
+}
+
+/** The same for every visitor of the workspace: no agent named. */
+export function teamEvent(online: boolean): StreamEvent {
+	return { type: 'team', online };
 }
 
 /**
@@ -179,6 +199,7 @@ export function itemForViewer(
 	}
 	if (item.kind === 'typing')
 		return scope.seesTyping(item.change) ? typingEvent(item.change) : null;
+	if (item.kind === 'team') return scope.kind === 'visitor' ? teamEvent(item.online) : null;
 	const { event } = item;
 	if (!scope.receives(event)) return null;
 	if (event.type === 'conversation') scope.join(event);
@@ -201,7 +222,7 @@ export interface OpenedConnection {
  * falls between the snapshot and the deltas. A failure after registering disconnects again.
  */
 export async function openConnection(
-	services: Pick<Services, 'db' | 'presence' | 'config'>,
+	services: Pick<Services, 'db' | 'presence' | 'config' | 'team'>,
 	identity: Identity
 ): Promise<OpenedConnection> {
 	const { presence, db, config } = services;
@@ -219,8 +240,10 @@ export async function openConnection(
 		const scope = new ViewerScope(
 			identity.userId,
 			audience.map((person) => person.id),
-			conversationIds
+			conversationIds,
+			identity.kind
 		);
+		const rows = new Map(audience.map((person) => [person.id, person]));
 		const storedLastSeen: StoredLastSeen = new Map(
 			audience.map((person) => [person.id, person.last_seen_at])
 		);
@@ -229,8 +252,15 @@ export async function openConnection(
 		const snapshot = [...scope.visible].map((userId) => {
 			const state = states.get(userId) ?? offlineState(userId);
 			held.set(userId, state.version);
-			return scope.update(state, storedLastSeen);
+			return scope.update(state, storedLastSeen, rows.get(userId));
 		});
+		const own = rows.get(identity.userId);
+		const ownAvailability = own ? storedAvailability(own) : null;
+		if (ownAvailability && states.get(identity.userId)?.availability !== ownAvailability) {
+			// The engine's copy is missing (never set, Redis lost it) or stale (set while Redis was
+			// away): give it Postgres's, so the agent's live changes carry it from now on.
+			void presence.setAvailability(identity.workspaceId, identity.userId, ownAvailability);
+		}
 		return {
 			scope,
 			connectionId,
@@ -241,7 +271,10 @@ export async function openConnection(
 				connectionId,
 				snapshot,
 				heartbeatIntervalMs: config.PRESENCE_HEARTBEAT_INTERVAL_MS,
-				idleAfterMs: config.PRESENCE_IDLE_AFTER_MS
+				idleAfterMs: config.PRESENCE_IDLE_AFTER_MS,
+				...(identity.kind === 'visitor'
+					? { teamOnline: services.team.online(identity.workspaceId) }
+					: {})
 			}
 		};
 	} catch (error) {

@@ -6,6 +6,7 @@ import { RedisEventBus } from '../../../src/server/events/redis-bus';
 import type { WorkspaceEvent } from '../../../src/server/events/types';
 import { startRedisCluster, type RedisClusterHandle } from '../../support/redis-server';
 import { testKeyPrefix } from '../../support/redis';
+import { describeAvailabilityContract } from './availability-contract';
 import { CONTRACT_TIMINGS, describeContract, redisEngineUnderTest } from './contract';
 import {
 	assertVersionsIncrease,
@@ -62,6 +63,22 @@ function close(client: Cluster) {
 const contractPrefix = testKeyPrefix();
 
 describeContract('redis cluster', async (timings) => {
+	const redis = await clusterClient();
+	const subscriber = await clusterClient();
+	return redisEngineUnderTest({
+		redis,
+		subscriber,
+		keyPrefix: contractPrefix,
+		timings,
+		close: () => {
+			close(redis);
+			close(subscriber);
+		}
+	});
+});
+
+// The availability script writes the summary key only: one slot, like every workspace script.
+describeAvailabilityContract('redis cluster', async (timings) => {
 	const redis = await clusterClient();
 	const subscriber = await clusterClient();
 	return redisEngineUnderTest({

@@ -7,6 +7,7 @@ import { LocalFanout } from '../shared/listeners';
 import { ThrottledLog, type PresenceLogger } from '../shared/logger';
 import { RepeatingTask } from '../shared/timer';
 import type {
+	Availability,
 	CurrentPage,
 	HeartbeatLimit,
 	LastSeenStore,
@@ -66,6 +67,8 @@ interface Person {
 	focusInherited: boolean;
 	/** Only while every connection is idle: the latest of their idle times. */
 	idleSince: number | null;
+	/** Kept while offline too: it is the person's setting, not their tab's. */
+	availability: Availability | null;
 	page: CurrentPage | null;
 	/** Last report time, keeps report times strictly increasing per person. */
 	reportedAt: number;
@@ -217,6 +220,17 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		if (idle === (connection.idleSince !== null)) return null;
 		connection.idleSince = idle ? Date.now() : null;
 		return this.#refresh(this.#person(connection.workspaceId, connection.userId));
+	}
+
+	async setAvailability(
+		workspaceId: string,
+		userId: string,
+		availability: Availability
+	): Promise<PresenceChange | null> {
+		const p = this.#person(workspaceId, userId);
+		if (p.availability === availability) return null;
+		p.availability = availability;
+		return this.#emit(p);
 	}
 
 	async page(connectionId: string, page: CurrentPage): Promise<PresenceChange | null> {
@@ -375,6 +389,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 				focus: null,
 				focusInherited: false,
 				idleSince: null,
+				availability: null,
 				page: null,
 				reportedAt: 0
 			};
@@ -542,5 +557,6 @@ function stateOf(p: Person): PresenceState {
 	};
 	if (state.focusConversationId !== null && p.focusInherited) state.focusInherited = true;
 	if (p.online && p.idleSince !== null) state.idleSince = p.idleSince;
+	if (p.availability !== null) state.availability = p.availability;
 	return state;
 }

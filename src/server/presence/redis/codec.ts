@@ -16,6 +16,8 @@ interface StoredSummary {
 	p?: string;
 	/** Idle since (epoch ms), while every connection of the person is idle. */
 	d?: string;
+	/** An agent's availability, as last set (kept while offline). */
+	a?: string;
 }
 
 /** A bus message: a change, an expiry notice, or a focus/page report made through another node. */
@@ -68,6 +70,8 @@ export function decodeSummary(userId: string, raw: string | null | undefined): P
 	if (focusConversationId !== null && stored.i === 1) state.focusInherited = true;
 	const idleSince = isOnline ? toNumberOrNull(stored.d) : null;
 	if (idleSince !== null) state.idleSince = idleSince;
+	if (stored.a === 'available' || stored.a === 'busy' || stored.a === 'away')
+		state.availability = stored.a;
 	return state;
 }
 

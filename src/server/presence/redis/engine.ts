@@ -8,6 +8,7 @@ import { LocalFanout } from '../shared/listeners';
 import { ThrottledLog, type PresenceLogger } from '../shared/logger';
 import { RepeatingTask } from '../shared/timer';
 import type {
+	Availability,
 	CurrentPage,
 	HeartbeatLimit,
 	LastSeenStore,
@@ -354,6 +355,28 @@ export class RedisPresenceEngine implements PresenceEngine {
 		} catch (error) {
 			// Not retried: the next input or idle report says it again, and active is the safe side.
 			this.#log.warn('idle', 'idle report could not reach Redis', error);
+			return null;
+		}
+	}
+
+	async setAvailability(
+		workspaceId: string,
+		userId: string,
+		availability: Availability
+	): Promise<PresenceChange | null> {
+		try {
+			const result = await this.#scripts.workspace(
+				'presenceAvailability',
+				this.#keys.workspace(workspaceId),
+				workspaceId,
+				[userId, availability]
+			);
+			if (!result) return null;
+			this.#afterTransition(workspaceId, result);
+			return result.changes.at(-1) ?? null;
+		} catch (error) {
+			// Postgres already has it and every read falls back to it; only the live change is lost.
+			this.#log.warn('availability', 'availability could not reach Redis', error);
 			return null;
 		}
 	}

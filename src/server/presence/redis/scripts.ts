@@ -23,8 +23,9 @@
  *   ty         zset  '<conversation>|<user>' -> typing deadline (ms); tyc hash member -> connection;
  *   ct:<conn>  set   the typing members a connection holds (ended with it)
  *              d=idle since (ms) while the tab reports no input
- *   s:<user>   string JSON summary {o, v, l, f, i, p, r, d}; what batch reads MGET (i=1: f is
- *              inherited; d = idle since, only while every connection is idle)
+ *   s:<user>   string JSON summary {o, v, l, f, i, p, r, d, a}; what batch reads MGET (i=1: f is
+ *              inherited; d = idle since, only while every connection is idle; a = an agent's
+ *              availability, kept offline too)
  *   presence   the workspace's pub/sub channel
  */
 
@@ -43,7 +44,7 @@ local function fmt(n) return string.format('%.0f', n) end
 
 local function load(user)
   local raw = redis.call('GET', BASE .. 's:' .. user)
-  if not raw then return { o = 0, v = 0, l = false, f = false, i = false, p = false, r = 0, d = false } end
+  if not raw then return { o = 0, v = 0, l = false, f = false, i = false, p = false, r = 0, d = false, a = false } end
   local s = cjson.decode(raw)
   return {
     o = tonumber(s.o) or 0, v = tonumber(s.v) or 0,
@@ -52,7 +53,8 @@ local function load(user)
     i = (s.i == 1),
     p = (type(s.p) == 'string') and s.p or false,
     r = tonumber(s.r) or 0,
-    d = (type(s.d) == 'string') and s.d or false
+    d = (type(s.d) == 'string') and s.d or false,
+    a = (type(s.a) == 'string') and s.a or false
   }
 end
 
@@ -63,6 +65,7 @@ local function save(user, s)
   if s.f and s.i then t.i = 1 end
   if s.p then t.p = s.p end
   if s.d then t.d = s.d end
+  if s.a then t.a = s.a end
   redis.call('SET', BASE .. 's:' .. user, cjson.encode(t), 'PX', SUMMARY_TTL)
 end
 
@@ -73,7 +76,7 @@ local function emit(user, s)
   local msg = cjson.encode({
     k = 'c', w = WS, u = user, o = s.o, v = fmt(s.v),
     l = s.l and fmt(s.l) or nil, f = s.f or nil, i = (s.f and s.i) and 1 or nil, p = s.p or nil,
-    d = s.d or nil
+    d = s.d or nil, a = s.a or nil
   })
   redis.call('PUBLISH', CHANNEL, msg)
   OUT[#OUT + 1] = msg
@@ -405,6 +408,20 @@ return { OUT, SEEN, NOW }
 `;
 
 /**
+ * availability: an agent's availability changed (ARGV[3] = user, ARGV[4] = value). It lives in
+ * the summary, offline too, so every later change carries it. Returns { changes, seen, now }.
+ */
+const AVAILABILITY = `
+local user, a = ARGV[3], ARGV[4]
+local s = load(user)
+if s.a ~= a then
+  s.a = a
+  emit(user, s)
+end
+return { OUT, SEEN, NOW }
+`;
+
+/**
  * typing: the connection's person types in a conversation until ARGV[5] ms from now (Redis clock);
  * a repeat only moves the deadline. ARGV[3..5] = conn, conversation, ttlMs. Nil when the
  * connection is unknown. Returns { changes, seen, now, deadline, 1 if it started, user }.
@@ -551,6 +568,7 @@ export const WORKSPACE_SCRIPTS = {
 	presenceReconcile: PRELUDE + RECONCILE,
 	presenceTyping: PRELUDE + TYPING,
 	presenceIdle: PRELUDE + IDLE,
+	presenceAvailability: PRELUDE + AVAILABILITY,
 	presenceStopTyping: PRELUDE + STOP_TYPING
 } as const;
 

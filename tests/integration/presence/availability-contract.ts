@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PresenceChange } from '../../../src/server/presence';
+import { CONTRACT_TIMINGS, type EngineUnderTest, type MakeEngine } from './contract';
+import { uniqueId, waitFor } from './helpers';
+
+/**
+ * An agent's availability (issue 13) on every backend: the engine keeps a copy with the
+ * person's presence so it travels as a versioned change, kept across going offline.
+ */
+export function describeAvailabilityContract(name: string, makeEngine: MakeEngine) {
+	describe(`availability contract: ${name}`, () => {
+		const open: EngineUnderTest[] = [];
+		const aborts: AbortController[] = [];
+
+		afterEach(async () => {
+			for (const controller of aborts.splice(0)) controller.abort();
+			for (const under of open.splice(0)) await under.close();
+		});
+
+		it('a change emits once with a newer version, is carried by later changes and kept offline', async () => {
+			const under = await makeEngine({ ...CONTRACT_TIMINGS, graceMs: 0 });
+			open.push(under);
+			const { engine } = under;
+			const ws = uniqueId('ws');
+			const controller = new AbortController();
+			aborts.push(controller);
+			const events: PresenceChange[] = [];
+			await engine.listen(ws, (c) => events.push(c), controller.signal);
+
+			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'a1' });
+			await waitFor(() => events.length === 1, 'online');
+			const online = events[0]!;
+			expect(online.availability).toBeUndefined();
+
+			const busy = await engine.setAvailability(ws, 'a1', 'busy');
+			expect(busy).toMatchObject({ userId: 'a1', isOnline: true, availability: 'busy' });
+			expect(busy!.version).toBeGreaterThan(online.version);
+			await waitFor(() => events.length === 2, 'the change');
+			expect(await engine.setAvailability(ws, 'a1', 'busy')).toBeNull();
+
+			await engine.focus(connectionId, 'cv1');
+			await waitFor(() => events.length === 3, 'the focus');
+			expect(events[2]).toMatchObject({ focusConversationId: 'cv1', availability: 'busy' });
+
+			await engine.disconnect(connectionId);
+			await waitFor(() => events.length === 4, 'offline');
+			expect(events[3]).toMatchObject({ isOnline: false, availability: 'busy' });
+			const read = await engine.read(ws, ['a1']);
+			expect(read.get('a1')).toMatchObject({ isOnline: false, availability: 'busy' });
+			expect(events).toHaveLength(4);
+		});
+	});
+}
