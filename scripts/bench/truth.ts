@@ -1548,7 +1548,7 @@ export async function benchTruth(
 			S,
 			'seconds green after a chatting tab ended',
 			`${f.greenVanishedSeconds.toFixed(1)} s`,
-			'while another tab kept the person present, within that tab\'s ghost bound (grace, heartbeat timeout, lease): not of the green target'
+			"while another tab kept the person present, within that tab's ghost bound (grace, heartbeat timeout, lease): not of the green target"
 		);
 		report.add(
 			S,
