@@ -409,10 +409,15 @@ return { OUT, SEEN, NOW }
 
 /**
  * availability: an agent's availability changed (ARGV[3] = user, ARGV[4] = value). It lives in
- * the summary, offline too, so every later change carries it. Returns { changes, seen, now }.
+ * the summary, offline too, so every later change carries it; not stored when there is no
+ * summary. Returns { changes, seen, now }.
  */
 const AVAILABILITY = `
 local user, a = ARGV[3], ARGV[4]
+-- No summary (Redis lost it, or the person's connections are not registered again yet): a
+-- change built from nothing would say offline, a flicker for every viewer. The agent's next
+-- stream gives it again, and reads take Postgres's value meanwhile.
+if redis.call('EXISTS', BASE .. 's:' .. user) == 0 then return { OUT, SEEN, NOW } end
 local s = load(user)
 if s.a ~= a then
   s.a = a
