@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config';
+import { namePreparedStatements } from './prepared';
 import type { Database } from './schema';
 
 /**
@@ -71,7 +72,10 @@ export function createPool(
 		logger.warn(`[db] postgres connection lost (${error.message}); reconnecting on demand`);
 	};
 	pool.on('error', log);
-	pool.on('connect', (client) => client.on('error', log));
+	pool.on('connect', (client) => {
+		client.on('error', log);
+		namePreparedStatements(client);
+	});
 	return pool;
 }
 

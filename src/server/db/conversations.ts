@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { prepared } from './prepared';
 import type { Availability, Database, UserKind } from './schema';
 
 /** Reads of conversations and their participants (SQL only; presence is filled in by routers). */
@@ -151,7 +152,7 @@ export async function viewerScopeOf(
 		kind: UserKind | null;
 		availability: Availability | null;
 		conversation_id: string | null;
-	}>`
+	}>`${prepared('viewer-scope')}
 		with mine as (
 			select conversation_id from conversation_participants where user_id = ${viewer.userId}
 		),
