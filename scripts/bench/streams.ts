@@ -120,6 +120,9 @@ export interface Propagation {
 	p99: number;
 	/** The connecting visitor's own stream: request to its first data event. */
 	openP50: number;
+	/** Request until the change is on the Redis channel (node A's share), and from there to the agent (node B's). */
+	publishedP50: number;
+	deliveredP50: number;
 }
 
 export interface SubjectResult {
@@ -146,6 +149,8 @@ interface Subject {
 	marker: string;
 	/** Redis channel carrying the fan-out event, and whether a message on it is that event. */
 	channel: string;
+	/** Where a connecting person's online change is published (the propagation figure's split). */
+	propagationChannel: string;
 	isMarkerMessage(raw: string): boolean;
 	/**
 	 * Makes sure the next trigger can work (the app's agent connection may have been expired by
@@ -165,7 +170,10 @@ interface Subject {
 	openBudgetMs: number;
 	timeouts(): string[];
 	/** Online propagation: connect on this node, time until the agent on the other node sees it. */
-	propagate(i: number): Promise<{ onlineMs: number; openMs: number } | null>;
+	propagate(
+		i: number,
+		channel: ChannelWatch
+	): Promise<{ onlineMs: number; openMs: number; publishedMs: number | null } | null>;
 }
 
 // ---------------------------------------------------------------- client processes
@@ -626,16 +634,28 @@ async function propagation(
 ): Promise<Propagation> {
 	const samples: number[] = [];
 	const opens: number[] = [];
+	const published: number[] = [];
+	const delivered: number[] = [];
 	const deadline = clockMs() + PROPAGATION_MS - 5000;
 	let attempted = 0;
-	for (let i = 0; i < count && clockMs() < deadline; i++) {
-		attempted++;
-		const sample = await subject.propagate(i);
-		if (sample) {
-			samples.push(sample.onlineMs);
-			opens.push(sample.openMs);
+	const channel = new ChannelWatch(subject.propagationChannel);
+	try {
+		await channel.ready;
+		for (let i = 0; i < count && clockMs() < deadline; i++) {
+			attempted++;
+			const sample = await subject.propagate(i, channel);
+			if (sample) {
+				samples.push(sample.onlineMs);
+				opens.push(sample.openMs);
+				if (sample.publishedMs !== null) {
+					published.push(sample.publishedMs);
+					delivered.push(sample.onlineMs - sample.publishedMs);
+				}
+			}
+			await sleep(10);
 		}
-		await sleep(10);
+	} finally {
+		channel.close();
 	}
 	const p: Propagation = {
 		background,
@@ -643,11 +663,13 @@ async function propagation(
 		attempted,
 		p50: percentile(samples, 50),
 		p99: percentile(samples, 99),
-		openP50: percentile(opens, 50)
+		openP50: percentile(opens, 50),
+		publishedP50: percentile(published, 50),
+		deliveredP50: percentile(delivered, 50)
 	};
 	log(
 		`${subject.name}: online propagation with ${fmtInt(background)} background streams: p50 ${fmtMs(p.p50)}, p99 ${fmtMs(p.p99)} ` +
-			`(${samples.length}/${count} samples; the visitor's own stream ready p50 ${fmtMs(p.openP50)})`
+			`(${samples.length}/${count} samples; on the Redis channel after p50 ${fmtMs(p.publishedP50)}, from there to the agent p50 ${fmtMs(p.deliveredP50)}; the visitor's own stream ready p50 ${fmtMs(p.openP50)})`
 	);
 	return p;
 }
@@ -793,19 +815,65 @@ function openOnce(port: number, pathname: string): { ready: Promise<number>; clo
 	return { ready, close: handle.close };
 }
 
+/**
+ * The bench's own subscriber on the subject's presence channel: when a message naming a person
+ * came by. It splits propagation into node A's share (request to PUBLISH) and node B's.
+ */
+class ChannelWatch {
+	#redis = new Redis(REDIS_URL);
+	#waiters = new Map<string, (at: number) => void>();
+	ready: Promise<unknown>;
+
+	constructor(channel: string) {
+		this.#redis.on('message', (_channel: string, raw: string) => {
+			const at = clockMs();
+			for (const [id, resolve] of this.#waiters) {
+				if (raw.includes(id)) {
+					this.#waiters.delete(id);
+					resolve(at);
+				}
+			}
+		});
+		this.ready = this.#redis.subscribe(channel);
+	}
+
+	next(id: string, timeoutMs: number): Promise<number | null> {
+		return new Promise((resolve) => {
+			const timer = setTimeout(() => {
+				this.#waiters.delete(id);
+				resolve(null);
+			}, timeoutMs);
+			this.#waiters.set(id, (at) => {
+				clearTimeout(timer);
+				resolve(at);
+			});
+		});
+	}
+
+	close() {
+		this.#redis.disconnect();
+	}
+}
+
 async function propagateOnce(
 	port: number,
 	pathname: string,
 	watcher: WatchedStream,
-	needle: string
-): Promise<{ onlineMs: number; openMs: number } | null> {
-	const seen = watcher.next(needle, 5000);
+	person: string,
+	channel: ChannelWatch
+): Promise<{ onlineMs: number; openMs: number; publishedMs: number | null } | null> {
+	const seen = watcher.next(`"userId":"${person}"`, 5000);
+	const onChannel = channel.next(person, 5000);
 	const sent = clockMs();
 	const visitor = openOnce(port, pathname);
-	const [online, ready] = await Promise.all([seen, visitor.ready]);
+	const [online, ready, published] = await Promise.all([seen, visitor.ready, onChannel]);
 	visitor.close();
 	if (online === null) return null;
-	return { onlineMs: online - sent, openMs: ready - sent };
+	return {
+		onlineMs: online - sent,
+		openMs: ready - sent,
+		publishedMs: published === null ? null : published - sent
+	};
 }
 
 function floorEvent(userId: string, k: number): string {
@@ -854,6 +922,7 @@ async function runFloor(
 		pathOf: (i) => `/stream?i=${i}`,
 		marker: `"userId":"${agentId}"`,
 		channel: `${prefix}events`,
+		propagationChannel: `${prefix}presence`,
 		isMarkerMessage: (raw) => raw.includes(agentId),
 		prepare: async () => false,
 		trigger: async (k) => void (await publisher.publish(`${prefix}events`, floorEvent(agentId, k))),
@@ -862,7 +931,8 @@ async function runFloor(
 		loopLag: async () => null,
 		openBudgetMs: 120_000,
 		timeouts: () => [],
-		propagate: (i) => propagateOnce(a.port, `/stream?announce=p${i}`, agent, `"userId":"p${i}"`)
+		propagate: (i, channel) =>
+			propagateOnce(a.port, `/stream?announce=p${i}`, agent, `p${i}`, channel)
 	};
 	try {
 		await measureSubject(result, clients, clock, subject, options, Infinity, log);
@@ -1054,6 +1124,7 @@ async function runApp(
 		pathOf: (i) => connectPath(fixture.tokens[i < 0 ? -1 - i : background + i]!),
 		marker: `"userId":"${fixture.agentId}"`,
 		channel: `${prefix}{${fixture.workspaceId}}:presence`,
+		propagationChannel: `${prefix}{${fixture.workspaceId}}:presence`,
 		isMarkerMessage: (raw) => {
 			if (!raw.includes(fixture.agentId)) return false;
 			const message = JSON.parse(raw) as { k?: string; u?: string };
@@ -1099,12 +1170,13 @@ async function runApp(
 				.split('\n')
 				.filter((line) => /timed? ?out|timeout/i.test(line))
 				.map((line) => line.slice(0, 200)),
-		propagate: (i) =>
+		propagate: (i, channel) =>
 			propagateOnce(
 				portOf(nodeA),
 				connectPath(fixture.tokens[WARMUP + i]!),
 				agent.stream,
-				`"userId":"${fixture.visitorIds[WARMUP + i]}"`
+				fixture.visitorIds[WARMUP + i]!,
+				channel
 			)
 	};
 	try {
