@@ -339,10 +339,13 @@ export class StreamHub {
 		const seq = ++this.#seq;
 		this.#ring.push(seq, ws.id, item);
 		const limit = this.#services.config.STREAM_QUEUE_LIMIT;
+		// One entry shared by every opening stream: with hundreds opening at once, an object per
+		// stream per change was most of what opening allocated.
+		const entry = { seq, item };
 		for (const stream of ws.opening) {
 			const pending = stream.pending!;
 			if (pending.length >= limit) this.#close(stream, 'overflow');
-			else pending.push({ seq, item });
+			else pending.push(entry);
 		}
 		return seq;
 	}
