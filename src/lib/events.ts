@@ -1,5 +1,5 @@
 /**
- * The types of the public contract (DESIGN section 4) shared by server, inbox and other clients.
+ * The types of the public contract (docs/design.md §4) shared by server, inbox and other clients.
  * Dates travel as ISO strings (no transformer), so any client can read them without superjson.
  */
 

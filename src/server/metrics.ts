@@ -27,7 +27,7 @@ const EVENT_TYPES: readonly StreamEvent['type'][] = [
 ];
 
 /**
- * The node's figures for /metrics (Prometheus text through prom-client, DESIGN section 7).
+ * The node's figures for /metrics (Prometheus text through prom-client, docs/design.md §7).
  * Callers report what happened through these methods; how it is counted stays in this file.
  *
  * The hot path only bumps a plain number: a fan-out to thousands of streams must not pay a label

@@ -12,7 +12,7 @@ export function storedAvailability(person: StoredPerson): Availability | null {
 }
 
 /**
- * Presence as one viewer sees it (DESIGN section 2): `online` = live and focused on a
+ * Presence as one viewer sees it (docs/design.md §2): `online` = live and focused on a
  * conversation the viewer takes part in, `active` = live otherwise, `offline` = no connection.
  */
 export function statusFor(

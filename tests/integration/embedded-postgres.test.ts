@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../src/server/db/connect';
 import { migrateToLatest } from '../../src/server/db/migrate';
 
-describe('embedded Postgres (DESIGN section 7)', () => {
+describe('embedded Postgres (docs/design.md §7)', () => {
 	it('starts when DATABASE_URL is unset and nothing answers on the local port', async () => {
 		const dir = await mkdtemp(path.join(tmpdir(), 'presence-embedded-'));
 		// As root, Postgres runs as a `postgres` user that must be able to enter the folder.

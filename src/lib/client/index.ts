@@ -11,7 +11,7 @@ import type { AppRouter } from '../../server/routers/_app';
 import { VISITOR_TOKEN_HEADER } from '../protocol';
 
 /**
- * The typed client other TypeScript apps use (DESIGN section 4): queries and mutations through
+ * The typed client other TypeScript apps use (docs/design.md §4): queries and mutations through
  * one batch link, the presence stream over SSE. Every call goes by POST, queries too: a query's
  * input in a GET URL fails past about 350 ids (HTTP 431), while `presence.status` takes 1,000.
  * A call whose input is large travels alone, so no request exceeds the server's body limit

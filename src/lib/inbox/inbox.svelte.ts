@@ -2,7 +2,7 @@ import type { ConversationSummary } from '$lib/api-types';
 import type { ChatMessage } from '$lib/events';
 
 /**
- * The agent's conversation list, patched in place from stream events (DESIGN section 3): a
+ * The agent's conversation list, patched in place from stream events (docs/design.md §3): a
  * message moves its conversation to the top and counts as unread unless it is the agent's own
  * or the conversation is open in front of them; a read by the agent clears the count.
  */

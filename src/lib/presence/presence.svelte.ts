@@ -26,7 +26,7 @@ export type PresenceView = Pick<
 };
 
 /**
- * Presence by person, as the signed-in viewer sees it (DESIGN section 3, "client presence
+ * Presence by person, as the signed-in viewer sees it (docs/design.md §3, "client presence
  * store"). A `ready` snapshot replaces everything; a delta applies only when its `version` is
  * newer than the one held, so out-of-order delivery never shows a stale state.
  */
@@ -94,7 +94,7 @@ export interface PresenceConnectionOptions {
 }
 
 /**
- * The one presence stream of a tab (DESIGN section 3): opens `presence.connect`, feeds the store
+ * The one presence stream of a tab (docs/design.md §3): opens `presence.connect`, feeds the store
  * and the listeners, heartbeats at the server's pace, and resubscribes (fresh snapshot) when the
  * server ends the stream (overflow, heartbeat expiry, node shutdown) or a heartbeat says the
  * connection is gone. Focus and the current page are kept as wishes and re-sent on every new

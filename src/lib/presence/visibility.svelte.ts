@@ -2,7 +2,7 @@ import { createSubscriber } from 'svelte/reactivity';
 
 /**
  * Whether this tab is visible (`document.visibilityState`), as a reactive value: focus is sent
- * only while the chat is open AND the tab is visible (DESIGN section 5).
+ * only while the chat is open AND the tab is visible (docs/design.md §5).
  */
 class PageVisibility {
 	#subscribe = createSubscriber((update) => {

@@ -1,5 +1,5 @@
 /**
- * Page previews for agents (DESIGN section 5): a small picture of what the visitor sees, made in
+ * Page previews for agents (docs/design.md §5): a small picture of what the visitor sees, made in
  * the browser with modern-screenshot, scaled down and compressed until it fits the server's
  * 100 KB bound. The widget itself is left out of the picture.
  */

@@ -2,7 +2,7 @@ import { getServices } from '$server/services';
 import { metricsAuthorized } from '$server/metrics';
 import type { RequestHandler } from './$types';
 
-/** Prometheus text (DESIGN section 7); with METRICS_TOKEN set, only for `Bearer <token>`. */
+/** Prometheus text (docs/design.md §7); with METRICS_TOKEN set, only for `Bearer <token>`. */
 export const GET: RequestHandler = async ({ request }) => {
 	const services = await getServices();
 	if (!metricsAuthorized(request.headers.get('authorization'), services.config.METRICS_TOKEN)) {

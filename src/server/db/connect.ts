@@ -9,7 +9,7 @@ import type { Database } from './schema';
 
 /**
  * Finds a Postgres (DATABASE_URL, then localhost, then an embedded one) and opens Kysely on it.
- * DESIGN section 7: the run command must work on a fresh clone with nothing set.
+ * docs/design.md §7: the run command must work on a fresh clone with nothing set.
  */
 
 export interface DatabaseHandle {

@@ -52,7 +52,7 @@ export async function conversationIdsOf(db: Kysely<Database>, userId: string): P
 }
 
 /**
- * Everyone a person may see (DESIGN section 6): for an agent, the workspace's agents and the
+ * Everyone a person may see (docs/design.md §6): for an agent, the workspace's agents and the
  * visitors of its conversations; for a visitor, the participants of their conversations.
  */
 export async function audienceOf(

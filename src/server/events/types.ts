@@ -3,7 +3,7 @@ import type { ChatMessage } from '../../lib/events';
 /**
  * Workspace events other than presence (messages, read marks, new conversations, previews),
  * carried to every node on the workspace's channel. `recipients` is who may receive it:
- * each stream forwards only what names its owner (DESIGN section 6).
+ * each stream forwards only what names its owner (docs/design.md §6).
  */
 export type WorkspaceEvent =
 	| {

@@ -1,7 +1,7 @@
 import type { RedisClient } from '../presence/redis/client';
 
 /**
- * Fixed-window rate limits (DESIGN section 6: heartbeats, page reports, previews, messages).
+ * Fixed-window rate limits (docs/design.md §6: heartbeats, page reports, previews, messages).
  * On Redis the count is shared by every node (one Lua script: INCR then PEXPIRE on the first
  * hit, atomically; one key, so one slot on a Redis Cluster); without Redis it is per process.
  * A Redis failure lets the call through: a limiter must not take presence down with it.

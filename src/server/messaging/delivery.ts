@@ -6,7 +6,7 @@ import type { Services } from '../services';
 import type { Identity } from '../trpc';
 
 /**
- * Smart delivery (DESIGN section 5). A message is pushed on every participant's stream; it is
+ * Smart delivery (docs/design.md §5). A message is pushed on every participant's stream; it is
  * `delivered` to each recipient with a live connection (their delivered mark moves, and the
  * `message` event names them); a recipient whose tab shows this conversation open and visible
  * ("chatting with the sender") reads it at once and the sender gets a `read` event. A focus a

@@ -1,5 +1,5 @@
 /**
- * The presence engine (DESIGN.md sections 2 and 3): who is online now, focus and current page,
+ * The presence engine (docs/design.md §2 and §3): who is online now, focus and current page,
  * versioned changes on a bus, last_seen_at written through `LastSeenStore`.
  * Two backends with the same contract: Redis (any number of nodes) and memory (one process).
  */

@@ -1,5 +1,5 @@
 /**
- * The presence engine's public shape (DESIGN.md sections 2 and 3).
+ * The presence engine's public shape (docs/design.md §2 and §3).
  *
  * Two backends implement `PresenceEngine`: the Redis one (any number of nodes) and the
  * single-process one (the embedded default). Both pass the same contract suite.

@@ -1,5 +1,5 @@
 /**
- * Page previews from the widget (DESIGN section 5): at most 100 KB, PNG, JPEG or WebP, told by
+ * Page previews from the widget (docs/design.md §5): at most 100 KB, PNG, JPEG or WebP, told by
  * content (magic bytes), never by what the client claims.
  */
 

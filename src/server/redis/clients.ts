@@ -5,7 +5,7 @@ import type { RedisClient } from '../presence/redis/client';
 /**
  * ioredis clients for presence, on one Redis or on a Redis Cluster. Commands time out quickly
  * and are not retried while Redis is away: presence answers "offline" instead of hanging a
- * request (DESIGN section 2).
+ * request (docs/design.md §2).
  */
 
 export interface RedisClientOptions {

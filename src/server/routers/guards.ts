@@ -5,7 +5,7 @@ import { workspaceOfConnection } from '../presence/shared/ids';
 import type { Context } from '../context';
 import type { Identity } from '../trpc';
 
-/** Authorization checks shared by the routers (DESIGN section 6). Each throws a clear 4xx. */
+/** Authorization checks shared by the routers (docs/design.md §6). Each throws a clear 4xx. */
 
 /** A procedure's context once a credential was verified. */
 type Caller = Context & { identity: Identity };

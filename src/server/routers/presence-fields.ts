@@ -5,7 +5,7 @@ import { updateFor, type StoredPerson } from '../viewer';
 
 /**
  * Presence for a list of people of one workspace, as the caller sees them: ONE batch read
- * whatever the list's size (DESIGN section 2). When Redis fails, the engine answers offline.
+ * whatever the list's size (docs/design.md §2). When Redis fails, the engine answers offline.
  */
 export async function presenceFor(
 	services: Services,

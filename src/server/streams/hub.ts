@@ -92,7 +92,7 @@ class WorkspaceStreams {
 }
 
 /**
- * Every open presence stream of this node (DESIGN section 3, "streams"), served over tRPC's own
+ * Every open presence stream of this node (docs/design.md §3, "streams"), served over tRPC's own
  * SSE wire format (`sse.ts`) so the stock `httpSubscriptionLink` reads it. What a viewer gets is
  * decided by `viewer-scope.ts`, shared with the tRPC procedure. Per stream it keeps a socket, the
  * viewer's scope and its connection id; per event it encodes one frame per distinct payload and

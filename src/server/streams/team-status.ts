@@ -51,7 +51,7 @@ class Team {
 
 /**
  * Whether a workspace's team is there for its visitors: at least one agent online and available
- * (DESIGN section 4: the team's status for visitors). Computed here once per change per
+ * (docs/design.md §4: the team's status for visitors). Computed here once per change per
  * workspace on this node, from the engine's changes (they carry each agent's availability), and
  * handed to every visitor stream: the hot path never walks agents per stream. No agent's
  * identity leaves this class.

@@ -10,7 +10,7 @@ import type { Identity } from '../trpc';
 import { updateFor, storedAvailability, type StoredPerson } from '../viewer';
 
 /**
- * The one definition of what a viewer's presence stream carries (DESIGN sections 3 and 6). The
+ * The one definition of what a viewer's presence stream carries (docs/design.md §3 and §6). The
  * tRPC procedure (`presence-stream.ts`: the caller, `vite dev`) and the node's stream hub
  * (`hub.ts`: production) are both built on it, so they cannot drift apart.
  */

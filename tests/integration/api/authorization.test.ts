@@ -3,7 +3,7 @@ import { createWorkspace, rowCounts, type TestWorkspace } from '../../support/fi
 import { useTestServices, type AppCaller } from '../../support/services';
 
 /**
- * Every procedure of the contract (DESIGN sections 4 and 6), the same four ways: no identity,
+ * Every procedure of the contract (docs/design.md §4 and §6), the same four ways: no identity,
  * the wrong kind of identity, someone outside (another workspace's agent, another visitor),
  * and bad input — each a clear 4xx that writes nothing.
  */

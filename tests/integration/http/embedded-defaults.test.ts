@@ -8,7 +8,7 @@ import { freePort, startAppNode, type AppNode } from '../../support/app-process'
 import { openClientStream } from '../../support/client-stream';
 
 /**
- * DESIGN section 7: with nothing configured and nothing on the local ports, the app still
+ * docs/design.md §7: with nothing configured and nothing on the local ports, the app still
  * starts — on the embedded Postgres and the single-process presence backend.
  */
 

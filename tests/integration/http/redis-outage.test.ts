@@ -11,7 +11,7 @@ import { testEnv } from '../../support/services';
 import { eventually } from '../../support/stream-reader';
 
 /**
- * DESIGN section 2, as a user of the product sees it: Redis dies under a running app node.
+ * docs/design.md §2, as a user of the product sees it: Redis dies under a running app node.
  * Reads answer offline ("when in doubt, assume they are gone"), nothing fails, streams stay
  * open; Redis comes back empty and everyone converges without a reload.
  */

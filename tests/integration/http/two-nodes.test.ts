@@ -11,7 +11,7 @@ import { openClientStream } from '../../support/client-stream';
 import { eventually } from '../../support/stream-reader';
 
 /**
- * DESIGN sections 3 and 4 over real HTTP: two app processes on different ports sharing one
+ * docs/design.md §3 and §4 over real HTTP: two app processes on different ports sharing one
  * Redis and one Postgres, driven by the exported client from Node (EventSource from `eventsource`).
  */
 

@@ -5,7 +5,7 @@ import { testKeyPrefix } from '../../support/redis';
 import { describeContract, redisEngineUnderTest } from './contract';
 import { dropKeyPrefix, RecordingStore, redisClient, REDIS_URL } from './helpers';
 
-/** The same contract suite against both backends (DESIGN.md section 7: the embedded default passes it too). */
+/** The same contract suite against both backends (docs/design.md §7: the embedded default passes it too). */
 
 const prefix = testKeyPrefix();
 afterAll(() => dropKeyPrefix(prefix, REDIS_URL));

@@ -17,7 +17,7 @@ import {
 } from './helpers';
 
 /**
- * The presence contract (DESIGN.md section 2), run against every backend: the same tests,
+ * The presence contract (docs/design.md §2), run against every backend: the same tests,
  * only the engine differs. `makeEngine` builds a started engine with the given timings.
  */
 

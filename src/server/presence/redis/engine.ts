@@ -317,7 +317,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 				}
 			}
 		} catch (error) {
-			// When in doubt, assume they are gone (DESIGN section 2).
+			// When in doubt, assume they are gone (docs/design.md §2).
 			this.#log.warn('read', 'presence read failed, answering offline', error);
 			for (const id of userIds) states.set(id, offlineState(id));
 		}

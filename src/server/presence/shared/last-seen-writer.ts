@@ -2,7 +2,7 @@ import type { LastSeenStore } from '../types';
 import type { ThrottledLog } from './logger';
 
 /**
- * Batches `last_seen_at` writes (DESIGN section 2: written when a person comes online and when
+ * Batches `last_seen_at` writes (docs/design.md §2: written when a person comes online and when
  * they go offline). Presence never waits on Postgres: entries are queued, written on `flush()`
  * (each sweep tick), and on failure kept and retried at the next tick. Only the newest time per
  * person is kept, so a long outage costs memory per person, not per transition.
