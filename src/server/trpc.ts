@@ -45,7 +45,6 @@ function describeZodError(error: ZodError): string {
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const middleware = t.middleware;
 
 /**
  * Every procedure starts here. Strings with a NUL byte or a lone surrogate are refused before

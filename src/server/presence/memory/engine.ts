@@ -345,15 +345,6 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		await this.#lastSeen.flush();
 	}
 
-	/** Runs one sweep now (tests). */
-	sweepNow(): Promise<void> {
-		return this.#sweepTask.runNow();
-	}
-
-	get localConnections(): number {
-		return this.#connections.size;
-	}
-
 	async stats(): Promise<PresenceStats> {
 		let online = 0;
 		for (const person of this.#people.values()) if (person.connections.size > 0) online++;

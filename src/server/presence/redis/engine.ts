@@ -1018,11 +1018,6 @@ export class RedisPresenceEngine implements PresenceEngine {
 
 	// ---------------------------------------------------------------- introspection (metrics, tests)
 
-	/** Connections whose stream is open on this node. */
-	get localConnections(): number {
-		return this.#held.size;
-	}
-
 	async stats(): Promise<PresenceStats> {
 		const people = new Set<string>();
 		for (const held of this.#held.values()) people.add(`${held.workspaceId}:${held.userId}`);
@@ -1058,16 +1053,6 @@ export class RedisPresenceEngine implements PresenceEngine {
 	/** The current incarnation's id in Redis (lease key suffix). */
 	get holderId(): string {
 		return this.#holder;
-	}
-
-	/** Awaits pending last_seen writes (tests, shutdown). */
-	flushLastSeen(): Promise<void> {
-		return this.#lastSeen.flush();
-	}
-
-	/** Runs one sweep now (tests). */
-	sweepNow(): Promise<void> {
-		return this.#sweepTask.runNow();
 	}
 }
 
