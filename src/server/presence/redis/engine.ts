@@ -250,16 +250,8 @@ export class RedisPresenceEngine implements PresenceEngine {
 		const ws = workspaceOfConnection(connectionId);
 		if (ws === null) return null;
 		try {
-			const result = await this.#scripts.workspace<number | string | null>(
-				'presenceDisconnect',
-				this.#keys.workspace(ws),
-				ws,
-				[connectionId, this.#timings.graceMs]
-			);
+			const result = await this.#removeConnection(connectionId, ws);
 			if (!result) return null;
-			this.#afterTransition(ws, result);
-			const graceEnd = result.extra[0];
-			if (graceEnd !== null && graceEnd !== undefined) await this.#noteDue(ws, Number(graceEnd));
 			const user = result.extra[1];
 			return lastChangeOf(result.changes, typeof user === 'string' ? user : held?.userId);
 		} catch (error) {
@@ -561,18 +553,7 @@ export class RedisPresenceEngine implements PresenceEngine {
 				this.#held.delete(id);
 				if (!ws) return;
 				try {
-					const result = await this.#scripts.workspace<number | string | null>(
-						'presenceDisconnect',
-						this.#keys.workspace(ws),
-						ws,
-						[id, this.#timings.graceMs]
-					);
-					if (result) {
-						this.#afterTransition(ws, result);
-						const graceEnd = result.extra[0];
-						if (graceEnd !== null && graceEnd !== undefined)
-							await this.#noteDue(ws, Number(graceEnd));
-					}
+					await this.#removeConnection(id, ws);
 				} catch {
 					clean = false;
 				}
@@ -660,18 +641,27 @@ export class RedisPresenceEngine implements PresenceEngine {
 		return result;
 	}
 
+	/**
+	 * The disconnect script (with the grace), its changes, and the grace's end in the due index.
+	 * Null when Redis did not know the connection. Throws when Redis cannot be reached.
+	 */
+	async #removeConnection(connectionId: string, ws: string) {
+		const result = await this.#scripts.workspace<number | string | null>(
+			'presenceDisconnect',
+			this.#keys.workspace(ws),
+			ws,
+			[connectionId, this.#timings.graceMs]
+		);
+		if (!result) return null;
+		this.#afterTransition(ws, result);
+		const graceEnd = result.extra[0];
+		if (graceEnd !== null && graceEnd !== undefined) await this.#noteDue(ws, Number(graceEnd));
+		return result;
+	}
+
 	async #removeQuietly(connectionId: string, ws: string) {
 		try {
-			const result = await this.#scripts.workspace<number | string | null>(
-				'presenceDisconnect',
-				this.#keys.workspace(ws),
-				ws,
-				[connectionId, this.#timings.graceMs]
-			);
-			if (!result) return;
-			this.#afterTransition(ws, result);
-			const graceEnd = result.extra[0];
-			if (graceEnd !== null && graceEnd !== undefined) await this.#noteDue(ws, Number(graceEnd));
+			await this.#removeConnection(connectionId, ws);
 		} catch (error) {
 			this.#log.warn('disconnect', 'removing a closed connection failed (it will expire)', error);
 		}
