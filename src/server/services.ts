@@ -7,29 +7,17 @@ import { createLastSeenStore } from './db/last-seen';
 import { migrateToLatest } from './db/migrate';
 import type { Database } from './db/schema';
 import { seedDemo } from './db/seed';
-import { MemoryPresenceEngine, RedisPresenceEngine } from './presence';
 import type { PresenceEngine, PresenceTimings } from './presence/types';
-import { MemoryEventBus } from './events/memory-bus';
-import { RedisEventBus } from './events/redis-bus';
 import type { EventBus } from './events/types';
-import {
-	limitsFor,
-	MemoryRateLimiter,
-	RedisRateLimiter,
-	type Limits,
-	type RateLimiter
-} from './limits/rate-limiter';
+import { limitsFor, type Limits, type RateLimiter } from './limits/rate-limiter';
 import { consoleLike, createLogger, defaultNodeId, type ConsoleLogger, type Logger } from './log';
 import { Metrics, sqlOperation } from './metrics';
 import { StreamCaps } from './streams/caps';
-import { MemoryPreviewStore, RedisPreviewStore, type PreviewStore } from './previews/store';
 import type { RedisClient } from './presence/redis/client';
-import {
-	createRedisClient,
-	createRedisClusterClient,
-	probeRedis,
-	type RedisClientOptions
-} from './redis/clients';
+import { createRedisClient, createRedisClusterClient, probeRedis } from './redis/clients';
+import { memoryBackend } from './backends/memory-backend';
+import { redisBackend, type RedisTarget } from './backends/redis-backend';
+import type { PreviewStore } from './previews/store';
 
 /**
  * Everything a request needs, built once per process: the database, Redis, the presence engine.
@@ -104,58 +92,24 @@ export async function startServices(config: Config, options: StartOptions = {}):
 	const lastSeen = createLastSeenStore(database.db);
 	const timings = timingsFrom(config);
 	const redisTarget = await redisTargetOf(config);
-
-	let redis: RedisClient | null = null;
-	let subscriber: RedisClient | null = null;
-	let presence: PresenceEngine;
-	let events: EventBus;
-	let previews: PreviewStore;
-	let limiter: RateLimiter;
-	if (redisTarget) {
-		const commandTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS;
-		redis = redisTarget.create({ commandTimeoutMs, name: 'presence-commands' });
-		subscriber = redisTarget.create({ commandTimeoutMs, name: 'presence-bus', subscriber: true });
-		try {
-			await Promise.all([redis.connect(), subscriber.connect()]);
-		} catch (error) {
-			// Both reconnect forever otherwise, in a process that failed to start.
-			redis.disconnect();
-			subscriber.disconnect();
-			throw error;
-		}
-		const engine = new RedisPresenceEngine({
-			redis,
-			subscriber,
-			keyPrefix: config.REDIS_KEY_PREFIX,
-			timings,
-			lastSeen,
-			nodeId,
-			logger
-		});
-		incarnation = () => engine.holderId;
-		presence = engine;
-		events = new RedisEventBus({
-			publisher: redis,
-			subscriber,
-			keyPrefix: config.REDIS_KEY_PREFIX,
-			logger
-		});
-		previews = new RedisPreviewStore(redis, config.REDIS_KEY_PREFIX, () =>
-			metrics.redisError('preview_get')
-		);
-		limiter = new RedisRateLimiter(redis, config.REDIS_KEY_PREFIX, () =>
-			metrics.redisError('rate_limit')
-		);
-		logger.info(`[presence] redis backend at ${redisTarget.describe}`);
-	} else {
-		presence = new MemoryPresenceEngine({ timings, lastSeen, logger });
-		events = new MemoryEventBus(logger);
-		previews = new MemoryPreviewStore();
-		limiter = new MemoryRateLimiter();
-		logger.info(
-			`[presence] no REDIS_URL and no Redis at ${config.LOCAL_REDIS_URL}: using the single-process presence backend (one node only)`
-		);
-	}
+	const backendOptions = {
+		keyPrefix: config.REDIS_KEY_PREFIX,
+		timings,
+		lastSeen,
+		nodeId,
+		metrics,
+		logger
+	};
+	const backend = redisTarget
+		? await redisBackend(redisTarget, config.REDIS_COMMAND_TIMEOUT_MS, backendOptions)
+		: memoryBackend(backendOptions);
+	incarnation = backend.incarnation;
+	const { presence, events, previews, limiter, redis } = backend;
+	logger.info(
+		redisTarget
+			? `[presence] ${backend.describe}`
+			: `[presence] no REDIS_URL and no Redis at ${config.LOCAL_REDIS_URL}: using ${backend.describe}`
+	);
 	metrics.observeEngine(presence);
 	await presence.start();
 
@@ -184,16 +138,10 @@ export async function startServices(config: Config, options: StartOptions = {}):
 			await presence.stop();
 			sessions.close();
 			await events.close();
-			redis?.disconnect();
-			subscriber?.disconnect();
+			backend.close();
 			await database.close();
 		}
 	};
-}
-
-interface RedisTarget {
-	describe: string;
-	create(options: RedisClientOptions): RedisClient;
 }
 
 /**
