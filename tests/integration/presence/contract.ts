@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from 'ioredis';
 import {
+	MemoryPresenceEngine,
 	RedisPresenceEngine,
 	type PresenceEngine,
 	type PresenceTimings
@@ -11,6 +12,7 @@ import {
 	assertVersionsIncrease,
 	listen,
 	RecordingStore,
+	redisClient,
 	sleep,
 	uniqueId,
 	waitFor
@@ -29,6 +31,11 @@ export interface EngineUnderTest {
 	 * backend has no round trips to count).
 	 */
 	countCommands?: <T>(run: () => Promise<T>) => Promise<{ result: T; commands: string[] }>;
+	/**
+	 * What `stop()` does to the node's people in their grace: `'offline'` at once (one process:
+	 * nobody else would ever end the grace), or `'grace'` (another node's sweep ends it).
+	 */
+	onStop: 'offline' | 'grace';
 	close(): Promise<void>;
 }
 
@@ -71,6 +78,7 @@ export async function redisEngineUnderTest(options: {
 	return {
 		engine,
 		lastSeen,
+		onStop: 'grace',
 		async countCommands(run) {
 			const commands: string[] = [];
 			const original = redis.sendCommand.bind(redis);
@@ -92,6 +100,33 @@ export async function redisEngineUnderTest(options: {
 		}
 	};
 }
+
+/** A Redis engine on two fresh clients of the test Redis, its keys under `keyPrefix`. */
+export function redisOnTestServer(keyPrefix: string): MakeEngine {
+	return async (timings) => {
+		const redis = redisClient();
+		const subscriber = redisClient();
+		await Promise.all([redis.connect(), subscriber.connect()]);
+		return redisEngineUnderTest({
+			redis,
+			subscriber,
+			keyPrefix,
+			timings,
+			close: () => {
+				redis.disconnect();
+				subscriber.disconnect();
+			}
+		});
+	};
+}
+
+/** The single-process backend: no Redis, no Postgres. */
+export const memoryEngineUnderTest: MakeEngine = async (timings) => {
+	const lastSeen = new RecordingStore();
+	const engine = new MemoryPresenceEngine({ timings, lastSeen, logger: silentLogger });
+	await engine.start();
+	return { engine, lastSeen, onStop: 'offline', close: () => engine.stop() };
+};
 
 /** Heartbeat timeout long enough that no test needs to heartbeat unless it is about heartbeats. */
 export const CONTRACT_TIMINGS: PresenceTimings = {
@@ -486,9 +521,8 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 			const seen = await listen(watcher.engine, ws, watcher.signal);
 			await engine.stop();
 			expect(await watcher.engine.owner(connectionId)).toBeNull();
-			if (watcher.engine.nodeId.startsWith('memory-')) {
-				// One process: nobody else would end the grace, so its people go offline at stop,
-				// with last_seen_at written before the process exits.
+			if (watcher.onStop === 'offline') {
+				// With last_seen_at written before the process exits.
 				expect(events.of('u1').map((e) => e.isOnline)).toEqual([true, false]);
 				const offline = events.of('u1').at(-1)!;
 				expect(lastSeen.of('u1').at(-1)?.at.getTime()).toBe(offline.lastSeenAt);

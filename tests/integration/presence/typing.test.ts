@@ -1,33 +1,11 @@
 import { afterAll } from 'vitest';
-import { MemoryPresenceEngine } from '../../../src/server/presence';
-import { silentLogger } from '../../../src/server/presence/shared/logger';
 import { testKeyPrefix } from '../../support/redis';
-import { redisEngineUnderTest } from './contract';
-import { dropKeyPrefix, RecordingStore, redisClient, REDIS_URL } from './helpers';
+import { memoryEngineUnderTest, redisOnTestServer } from './contract';
+import { dropKeyPrefix, REDIS_URL } from './helpers';
 import { describeTypingContract } from './typing-contract';
 
 const prefix = testKeyPrefix();
 afterAll(() => dropKeyPrefix(prefix, REDIS_URL));
 
-describeTypingContract('redis', async (timings) => {
-	const redis = redisClient();
-	const subscriber = redisClient();
-	await Promise.all([redis.connect(), subscriber.connect()]);
-	return redisEngineUnderTest({
-		redis,
-		subscriber,
-		keyPrefix: prefix,
-		timings,
-		close: () => {
-			redis.disconnect();
-			subscriber.disconnect();
-		}
-	});
-});
-
-describeTypingContract('memory', async (timings) => {
-	const lastSeen = new RecordingStore();
-	const engine = new MemoryPresenceEngine({ timings, lastSeen, logger: silentLogger });
-	await engine.start();
-	return { engine, lastSeen, close: () => engine.stop() };
-});
+describeTypingContract('redis', redisOnTestServer(prefix));
+describeTypingContract('memory', memoryEngineUnderTest);
