@@ -100,3 +100,44 @@ test('/demo with the chat widget open: no serious or critical violations', async
 	await expect(page.getByRole('button', { name: 'Add to cart' })).toBeVisible();
 	await expectNoSeriousViolations(page, 'a product page with the widget open');
 });
+
+test('the page preview opens enlarged with its page and age, and closes with Escape', async ({
+	page,
+	browser
+}) => {
+	const visitorContext = await browser.newContext();
+	const visitor = await visitorContext.newPage();
+	try {
+		await visitor.goto('/demo');
+		const widget = visitor.getByTestId('chat-widget');
+		await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
+		await visitor.getByTestId('chat-launcher').click();
+		await visitor.getByLabel('Your message').fill('Hello, can I see a bigger kettle?');
+		await visitor.getByLabel('Your message').press('Enter');
+		const visitorId = (await widget.getAttribute('data-visitor-id'))!;
+
+		await signIn(page);
+		await page.locator(`[data-testid="conversation-item"][data-visitor-id="${visitorId}"]`).click();
+		const thumb = page.getByTestId('visitor-preview-open');
+		await expect(thumb).toBeVisible({ timeout: 20_000 });
+		await thumb.click();
+		const dialog = page.getByRole('dialog');
+		await expect(dialog).toBeVisible();
+		await expect(dialog.getByRole('heading')).toHaveText('Kettle & Co. · Home');
+		await expect(dialog).toContainText('/demo');
+		await expect(page.getByTestId('preview-dialog-age')).toContainText('captured');
+		await expectNoSeriousViolations(page, 'the enlarged page preview');
+
+		await page.keyboard.press('Escape');
+		await expect(dialog).toBeHidden();
+		await expect(thumb).toBeFocused();
+
+		await thumb.press('Enter');
+		await expect(dialog).toBeVisible();
+		await page.getByRole('button', { name: 'Close the preview' }).click();
+		await expect(dialog).toBeHidden();
+		await expect(thumb).toBeFocused();
+	} finally {
+		await visitorContext.close();
+	}
+});
