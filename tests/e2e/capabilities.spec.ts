@@ -75,6 +75,11 @@ test('the agent sees "typing…" while the visitor types, and it ends when the m
 			.getByTestId('message')
 			.filter({ hasText: 'Does the kettle come in blue?' });
 		await expect(message).toBeVisible(LIVE);
+		// On the visitor's side, and read out to a screen reader (issue 12).
+		await expect(message).toHaveAttribute('data-side', 'visitor');
+		await expect(agent.getByTestId('announcer')).toHaveText(
+			/New message from .+: Does the kettle come in blue\?/
+		);
 		await expect(typing).toHaveCount(0);
 		await expect(listItem.getByTestId('list-typing')).toHaveCount(0);
 		await expect(listItem.getByTestId('last-message')).toHaveText('Does the kettle come in blue?');

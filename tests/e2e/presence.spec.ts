@@ -93,6 +93,10 @@ test('an agent sees a visitor live: presence, page, messages, and going offline'
 		// The agent replies; the widget shows it, and the agent as chatting with the visitor.
 		await agent.getByLabel('Reply').fill('Yes, it ships tomorrow.');
 		await agent.getByRole('button', { name: 'Send' }).click();
+		// The team's side of the conversation, with its author (issue 12).
+		const reply = agent.getByTestId('message').filter({ hasText: 'Yes, it ships tomorrow.' });
+		await expect(reply).toHaveAttribute('data-side', 'team');
+		await expect(reply.getByTestId('message-author')).toHaveText('You');
 		await expect(visitor.getByTestId('widget-messages')).toContainText(
 			'Yes, it ships tomorrow.',
 			LIVE

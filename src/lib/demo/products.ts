@@ -1,10 +1,13 @@
 /** The demo shop's catalogue: static data for the `/demo` pages that host the chat widget. */
+export type ProductArt = 'kettle' | 'apron' | 'board' | 'mill';
+
 export interface Product {
 	slug: string;
 	name: string;
 	price: number;
-	/** Shown as the product's "photo". */
-	emoji: string;
+	/** Which drawing of ProductPicture.svelte stands in for the product's photo. */
+	art: ProductArt;
+	/** The picture's background. */
 	color: string;
 	summary: string;
 	description: string;
@@ -15,7 +18,7 @@ export const PRODUCTS: readonly Product[] = [
 		slug: 'blue-kettle',
 		name: 'Blue Kettle',
 		price: 49,
-		emoji: '🫖',
+		art: 'kettle',
 		color: '#cfe3ff',
 		summary: 'A 1.2 l enamel kettle for every hob.',
 		description:
@@ -25,7 +28,7 @@ export const PRODUCTS: readonly Product[] = [
 		slug: 'linen-apron',
 		name: 'Linen Apron',
 		price: 32,
-		emoji: '🧑‍🍳',
+		art: 'apron',
 		color: '#f4e3c9',
 		summary: 'Stonewashed linen with two deep pockets.',
 		description:
@@ -35,7 +38,7 @@ export const PRODUCTS: readonly Product[] = [
 		slug: 'oak-board',
 		name: 'Oak Cutting Board',
 		price: 58,
-		emoji: '🪵',
+		art: 'board',
 		color: '#e8d5bd',
 		summary: 'End-grain oak, oiled by hand.',
 		description:
@@ -45,7 +48,7 @@ export const PRODUCTS: readonly Product[] = [
 		slug: 'coffee-mill',
 		name: 'Hand Coffee Mill',
 		price: 74,
-		emoji: '☕',
+		art: 'mill',
 		color: '#dcd3f0',
 		summary: 'Steel burrs, 40 grind settings.',
 		description:
