@@ -92,13 +92,6 @@ export class ConversationView {
 		}
 	}
 
-	/** Whether someone other than the sender has read this message. */
-	readByOthers(message: ChatMessage) {
-		return this.#participants.some(
-			(p) => p.id !== message.senderId && p.lastReadAt !== null && p.lastReadAt >= message.createdAt
-		);
-	}
-
 	/** Sent → Delivered → Read, as far as the visitor is concerned (agents' messages). */
 	receiptForVisitor(message: ChatMessage): Receipt {
 		return receiptOf(message.createdAt, this.visitor);
