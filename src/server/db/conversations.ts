@@ -51,8 +51,9 @@ export async function conversationIdsOf(db: Kysely<Database>, userId: string): P
 }
 
 /**
- * Everyone a person may see (DESIGN section 6): for an agent, the workspace's agents and the
- * visitors of its conversations; for a visitor, the participants of their conversations.
+ * Everyone a person may see (DESIGN section 6): for an agent, everyone of the workspace (its
+ * agents, and every visitor: also those browsing without a conversation, whom the inbox lists
+ * as "visitors online now"); for a visitor, the participants of their conversations.
  */
 export async function audienceOf(
 	db: Kysely<Database>,
@@ -73,10 +74,7 @@ export async function audienceOf(
 		.selectFrom('users')
 		.select(['id', 'kind', 'display_name', 'last_seen_at', 'availability'])
 		.where('workspace_id', '=', viewer.workspaceId);
-	query =
-		viewer.kind === 'agent'
-			? query.where((eb) => eb.or([eb('kind', '=', 'agent'), eb('id', 'in', sharing)]))
-			: query.where('id', 'in', sharing);
+	if (viewer.kind === 'visitor') query = query.where('id', 'in', sharing);
 	if (onlyIds) query = query.where('id', '=', (eb) => eb.fn.any(eb.val([...onlyIds])));
 	return query.execute();
 }

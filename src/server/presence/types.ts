@@ -165,6 +165,12 @@ export interface PresenceEngine {
 	/** State of up to 1,000 people of one workspace in ONE Redis round trip. Failure -> everyone offline. */
 	read(workspaceId: string, userIds: readonly string[]): Promise<Map<string, PresenceState>>;
 	isOnline(workspaceId: string, userId: string): Promise<boolean>;
+	/**
+	 * Everyone of the workspace with a live connection now or within the grace (agents too: the
+	 * caller filters by kind), at most `limit` of them, in ONE Redis round trip. While online,
+	 * `lastSeenAt` is when this visit began (a reload within the grace keeps it). Failure -> [].
+	 */
+	online(workspaceId: string, limit: number): Promise<PresenceState[]>;
 
 	/**
 	 * Local fan-out of the workspace's changes until `signal` aborts. Per person, versions arrive

@@ -316,6 +316,15 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		return this.#people.get(key(workspaceId, userId))?.online ?? false;
 	}
 
+	async online(workspaceId: string, limit: number): Promise<PresenceState[]> {
+		const states: PresenceState[] = [];
+		for (const p of this.#people.values()) {
+			if (states.length >= limit) break;
+			if (p.workspaceId === workspaceId && p.online) states.push(stateOf(p));
+		}
+		return states;
+	}
+
 	listen(workspaceId: string, listener: PresenceListener, signal: AbortSignal): Promise<void> {
 		return this.#fanout.listen(workspaceId, listener, signal);
 	}

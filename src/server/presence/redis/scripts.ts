@@ -577,6 +577,35 @@ export const WORKSPACE_SCRIPTS = {
 	presenceStopTyping: PRELUDE + STOP_TYPING
 } as const;
 
+/**
+ * online: read only. KEYS[1] = the workspace base; ARGV[1..2] = most people to return, most
+ * connections to look at. The people behind live connections (dl) and those within their grace
+ * (gr), each with their summary: { user, summary, ... }. One script so that the whole list is
+ * one round trip (a pipeline would need one trip for the connections, another for the people).
+ */
+const ONLINE = `
+local BASE = KEYS[1]
+local limit, scan = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out, seen, n = {}, {}, 0
+local function add(user)
+  if not user or seen[user] or n >= limit then return end
+  seen[user] = true
+  local raw = redis.call('GET', BASE .. 's:' .. user)
+  if raw then
+    n = n + 1
+    out[#out + 1] = user
+    out[#out + 1] = raw
+  end
+end
+local conns = redis.call('ZRANGE', BASE .. 'dl', 0, scan - 1)
+for i = 1, #conns do add(redis.call('HGET', BASE .. 'c:' .. conns[i], 'u')) end
+local graced = redis.call('ZRANGE', BASE .. 'gr', 0, scan - 1)
+for i = 1, #graced do add(graced[i]) end
+return out
+`;
+
+export const READ_SCRIPTS = { presenceOnline: ONLINE } as const;
+
 export const GLOBAL_SCRIPTS = {
 	presenceClaimDue: CLAIM_DUE,
 	presenceNoteDue: NOTE_DUE,
