@@ -24,7 +24,8 @@ describe('migrations', () => {
 			'0001_initial',
 			'0002_sessions',
 			'0003_delivered',
-			'0004_availability'
+			'0004_availability',
+			'0005_search'
 		]);
 		const tables = await sql<{ table_name: string }>`
 			select table_name from information_schema.tables
