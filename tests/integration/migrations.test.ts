@@ -56,7 +56,17 @@ describe('migrations', () => {
 			.execute();
 		expect(agents.map((a) => a.email).sort()).toEqual(DEMO_AGENTS.map((a) => a.email).sort());
 		const conversations = await db.selectFrom('conversations').select('id').execute();
-		expect(conversations.length).toBeGreaterThanOrEqual(3);
+		expect(conversations.length).toBeGreaterThanOrEqual(200);
+		// Names people can tell apart, stable from one fresh seed to the next.
+		const names = await db
+			.selectFrom('users')
+			.select('display_name')
+			.where('kind', '=', 'visitor')
+			.orderBy('created_at')
+			.orderBy('display_name')
+			.execute();
+		expect(new Set(names.map((n) => n.display_name)).size).toBe(names.length);
+		expect(names.every((n) => /^[A-Z][a-z]+ [A-Z][a-z]+$/.test(n.display_name))).toBe(true);
 	});
 
 	it('refuse an agent without credentials and a second agent with the same email', async () => {

@@ -11,6 +11,7 @@ import {
 import { publicProcedure, router, visitorProcedure } from '../trpc';
 import { publishEvent } from '../events/publish';
 import { rateLimit } from './guards';
+import { visitorName } from '../names';
 
 export const widgetRouter = router({
 	/**
@@ -58,7 +59,7 @@ export const widgetRouter = router({
 				}
 			}
 			await rateLimit(ctx, 'session', ctx.clientKey);
-			const displayName = `Visitor ${Math.floor(1000 + Math.random() * 9000)}`;
+			const displayName = visitorName();
 			const created = await createVisitor(db, workspace.id, displayName);
 			return {
 				visitorToken: issueToken(
