@@ -13,7 +13,10 @@ export async function beginConversation(page: Page, widget: Locator): Promise<st
 	const status = await page.evaluate(async (key) => {
 		const response = await fetch('/api/trpc/widget.startConversation', {
 			method: 'POST',
-			headers: { 'x-visitor-token': localStorage.getItem(key) ?? '' }
+			headers: {
+				'content-type': 'application/json',
+				'x-visitor-token': localStorage.getItem(key) ?? ''
+			}
 		});
 		return response.status;
 	}, VISITOR_TOKEN_KEY);
