@@ -154,14 +154,25 @@ export async function conversationsOf(
 		.where('c.workspace_id', '=', caller.workspaceId);
 	if (filter.search) {
 		const pattern = likePattern(filter.search);
+		// Two sets from the trigram indexes, not a test per conversation: with a rare word, a
+		// per-row `exists` walked every conversation of the workspace (10,000: 100-400 ms).
 		query = query.where((eb) =>
 			eb.or([
-				eb('v.display_name', 'ilike', pattern),
-				eb.exists(
+				eb(
+					'c.visitor_id',
+					'in',
+					eb
+						.selectFrom('users as sv')
+						.select('sv.id')
+						.where('sv.workspace_id', '=', caller.workspaceId)
+						.where('sv.display_name', 'ilike', pattern)
+				),
+				eb(
+					'c.id',
+					'in',
 					eb
 						.selectFrom('messages as s')
-						.select(sql`1`.as('one'))
-						.whereRef('s.conversation_id', '=', 'c.id')
+						.select('s.conversation_id')
 						.where('s.body', 'ilike', pattern)
 				)
 			])
