@@ -53,6 +53,12 @@ export interface PresenceState {
 	 * app reads it from Postgres.
 	 */
 	availability?: Availability;
+	/**
+	 * Pages reported since this visit began (each navigation or reload counts), while online.
+	 * Only reads carry it (`read`, `online`); changes on the bus do not (it is no viewer-visible
+	 * change by itself). Absent = unknown or 0.
+	 */
+	pagesSeen?: number;
 }
 
 /** A viewer-visible change, as published on the workspace's bus channel. */

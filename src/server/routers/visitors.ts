@@ -44,7 +44,8 @@ export const visitorsRouter = router({
 	 * "Visitors online now": the workspace's visitors with a live connection (or within the grace),
 	 * whether or not they ever wrote, longest on the site first. One engine read (who is online,
 	 * with their state) and one Postgres query (which of them are this workspace's visitors, and
-	 * their conversation if any). `onSiteSince` is the start of this visit.
+	 * their conversation if any). `onSiteSince` is the start of this visit, `pagesSeen` its page
+	 * reports so far (as fetched: the stream's page changes do not carry it).
 	 */
 	online: agentProcedure
 		.input(
@@ -70,6 +71,7 @@ export const visitorsRouter = router({
 						conversationId: row.conversation_id,
 						onSiteSince:
 							state.lastSeenAt === null ? null : new Date(state.lastSeenAt).toISOString(),
+						pagesSeen: state.pagesSeen ?? 0,
 						...updateFor(state, mine, row.last_seen_at)
 					};
 				})

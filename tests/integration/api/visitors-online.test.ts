@@ -46,6 +46,7 @@ describe('visitors.online', () => {
 		expect(listed).toMatchObject({
 			displayName: session.displayName,
 			conversationId: null,
+			pagesSeen: 1,
 			isOnline: true,
 			status: 'active',
 			currentPage: { url: 'https://shop.test/kettles', title: 'Kettles' }

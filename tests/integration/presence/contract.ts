@@ -464,7 +464,7 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 			});
 		});
 
-		it('online() lists who is live or within the grace once each, with page and visit start, in one round trip', async () => {
+		it('online() lists who is live or within the grace once each, with page, visit start and pages seen, in one round trip', async () => {
 			const { engine, ws, countCommands } = await setup();
 			const before = Date.now();
 			const a = await engine.connect({ workspaceId: ws, userId: 'v1' });
@@ -493,6 +493,8 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 				isOnline: true,
 				currentPage: { url: 'https://shop.test/a', title: 'A' }
 			});
+			expect(v1.pagesSeen).toBe(1);
+			expect(online.find((s) => s.userId === 'v2')!.pagesSeen).toBeUndefined();
 			const visitStart = v1.lastSeenAt!;
 			expect(visitStart).toBeGreaterThanOrEqual(before - 1000);
 			expect(await engine.online(ws, 1)).toHaveLength(1);
@@ -500,9 +502,20 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 			// A reload within the grace keeps the visit (and its start); after the grace it is over.
 			await engine.disconnect(a.connectionId);
 			expect(await ids()).toEqual(['v1', 'v2']);
-			await engine.connect({ workspaceId: ws, userId: 'v1' });
+			const b = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.page(b.connectionId, { url: 'https://shop.test/b', title: 'B' });
 			const again = (await engine.online(ws, 100)).find((s) => s.userId === 'v1')!;
 			expect(again.lastSeenAt).toBe(visitStart);
+			// Pages seen count the visit's page reports, across the reload.
+			expect(again.pagesSeen).toBe(2);
+			expect((await engine.read(ws, ['v1'])).get('v1')!.pagesSeen).toBe(2);
+			// A new visit starts counting again.
+			await engine.disconnect(b.connectionId);
+			await waitFor(async () => !(await ids()).includes('v1'), 'v1 offline after the grace');
+			expect((await engine.read(ws, ['v1'])).get('v1')!.pagesSeen).toBeUndefined();
+			const c = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.page(c.connectionId, { url: 'https://shop.test/c', title: 'C' });
+			expect((await engine.online(ws, 100)).find((s) => s.userId === 'v1')!.pagesSeen).toBe(1);
 			await engine.disconnect(other.connectionId);
 		});
 
