@@ -58,9 +58,12 @@ test('a browsing visitor is in "Visitors online now" with their page; no convers
 		await expect(itemOf(agent, visitor.visitorId)).toHaveCount(0);
 		await expect(visitor.widget).not.toHaveAttribute('data-conversation-id', /.+/);
 
+		await expect(row.getByTestId('pages-seen')).toHaveText('1 page');
+
 		// Live: the visitor moves to a product page.
 		await visitor.page.getByTestId('product-link').first().click();
 		await expect(row.getByTestId('visitor-page')).toHaveText(/· Kettle & Co\.$/, LIVE);
+		await expect(row.getByTestId('pages-seen')).toHaveText('2 pages');
 		await expect(itemOf(agent, visitor.visitorId)).toHaveCount(0);
 
 		// Their first message begins the conversation; the agent's list gets it without a reload.
