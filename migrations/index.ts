@@ -3,6 +3,7 @@ import * as m0001 from './0001_initial';
 import * as m0002 from './0002_sessions';
 import * as m0003 from './0003_delivered';
 import * as m0004 from './0004_availability';
+import * as m0005 from './0005_search';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so the same list works under
@@ -12,5 +13,6 @@ export const migrations: Record<string, Migration> = {
 	'0001_initial': m0001,
 	'0002_sessions': m0002,
 	'0003_delivered': m0003,
-	'0004_availability': m0004
+	'0004_availability': m0004,
+	'0005_search': m0005
 };

@@ -39,7 +39,19 @@ const host = process.env.HOST ?? '0.0.0.0';
 const port = Number(process.env.PORT ?? 3000);
 server.listen({ host, port }, () => {
 	const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-	console.log(`Listening on http://${shown}:${port}${hub ? '' : ' (stream hub off)'}`);
+	const url = `http://${shown}:${port}`;
+	const startup = globalThis[Symbol.for('presence.startup')];
+	if (process.env.START_SUMMARY === '1' && startup) {
+		// `npm start`: where things are, and one line to click (scripts/start.sh).
+		console.log(`Postgres: ${startup.postgres}`);
+		console.log(`Redis:    ${startup.redis}`);
+		const logins = startup.demoLogins.length
+			? ` · sign in as ${startup.demoLogins.join(' or ')}`
+			: '';
+		console.log(`Ready: ${url}${logins} · be a visitor at ${url}/demo`);
+		return;
+	}
+	console.log(`Listening on ${url}${hub ? '' : ' (stream hub off)'}`);
 });
 
 // The app's own hook has begun the graceful stop (streams end, connections get their grace,
@@ -49,8 +61,9 @@ let stopping = false;
 function shutdown() {
 	if (stopping) return;
 	stopping = true;
+	console.log('Shutting down: closing streams (their clients reconnect) and requests…');
 	server.closeIdleConnections();
-	server.close(() => console.log('Stopped: no requests left'));
+	server.close(() => console.log('Stopped.'));
 	setTimeout(() => server.closeAllConnections(), seconds('SHUTDOWN_TIMEOUT') ?? 30_000).unref();
 }
 process.on('SIGTERM', shutdown);

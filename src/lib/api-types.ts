@@ -5,6 +5,7 @@ import type { AppRouter } from './client';
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 
 export type ConversationSummary = RouterOutputs['conversations']['list'][number];
+export type OnlineVisitor = RouterOutputs['visitors']['online'][number];
 export type Participant = RouterOutputs['conversations']['participants'][number];
 export type AgentProfile = RouterOutputs['auth']['me'];
 export type { ChatMessage } from './events';

@@ -6,7 +6,7 @@ import { connectConfiguredDatabase } from './db/connect';
 import { createLastSeenStore } from './db/last-seen';
 import { migrateToLatest } from './db/migrate';
 import type { Database } from './db/schema';
-import { seedDemo } from './db/seed';
+import { DEMO_AGENTS, seedDemo } from './db/seed';
 import type { PresenceEngine, PresenceTimings } from './presence/types';
 import type { EventBus } from './events/types';
 import { limitsFor, type Limits, type RateLimiter } from './limits/rate-limiter';
@@ -112,6 +112,15 @@ export async function startServices(config: Config, options: StartOptions = {}):
 	);
 	metrics.observeEngine(presence);
 	await presence.start();
+	// What `npm start` prints in a few lines once the server listens (scripts/serve.js), while
+	// the log itself stays at warnings: a newcomer reads where things are, not the log.
+	(globalThis as Record<symbol, unknown>)[Symbol.for('presence.startup')] = {
+		postgres: `${database.describe}${database.embedded ? ' (embedded Postgres)' : ''}`,
+		redis: redisTarget
+			? redisTarget.describe
+			: 'none found: the single-process presence backend (in memory, one node only)',
+		demoLogins: config.SEED_DEMO ? DEMO_AGENTS.map((a) => `${a.email} / ${a.password}`) : []
+	};
 
 	const shutdown = new AbortController();
 	const sessions = new SessionRegistry({ db: database.db, events, logger });

@@ -1,4 +1,5 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
+import { beginConversation } from './visitor';
 
 /**
  * Issue 13, as people see it in the built app: "typing…" from the widget to the inbox, the
@@ -23,7 +24,7 @@ async function arrive(browser: Browser) {
 	await page.goto('/demo');
 	const widget = page.getByTestId('chat-widget');
 	await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
-	const conversationId = (await widget.getAttribute('data-conversation-id'))!;
+	const conversationId = await beginConversation(page, widget);
 	return { context, page, widget, conversationId };
 }
 

@@ -39,7 +39,7 @@ test('the seeded conversations are listed with a dot per visitor', async ({ page
 	await page.getByRole('button', { name: 'Sign in' }).click();
 	await expect(page.getByTestId('me')).toHaveText('Grace (agent)');
 
-	const lisbon = page.getByTestId('conversation-item').filter({ hasText: 'Visitor from Lisbon' });
+	const lisbon = page.getByTestId('conversation-item').filter({ hasText: 'Brave Otter' });
 	await expect(lisbon).toBeVisible();
 	await expect(lisbon).toHaveAttribute('data-status', 'offline');
 	await expect(lisbon.getByTestId('last-message')).toHaveText('Great, thanks!');

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { beginConversation } from './visitor';
 
 /** Grace (0.5 s here) + sweep + delivery, with room for a slow machine. */
 const LIVE = { timeout: 15_000 };
@@ -46,10 +47,9 @@ test('an agent sees a visitor live: presence, page, messages, and going offline'
 		await visitor.goto('/demo');
 		const widget = visitor.getByTestId('chat-widget');
 		await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
-		const conversationId = await widget.getAttribute('data-conversation-id');
-		expect(conversationId).toBeTruthy();
-
-		// Without a reload, the agent's list gets the new conversation with a live (yellow) dot.
+		// The visitor begins a conversation (as their first message would): without a reload,
+		// the agent's list gets it with a live (yellow) dot.
+		const conversationId = await beginConversation(visitor, widget);
 		const item = agent.locator(
 			`[data-testid="conversation-item"][data-conversation-id="${conversationId}"]`
 		);
@@ -143,13 +143,16 @@ test('a visitor keeps their conversation across reloads and navigation', async (
 	await page.goto('/demo');
 	const widget = page.getByTestId('chat-widget');
 	await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
-	const conversationId = await widget.getAttribute('data-conversation-id');
+	// No conversation until the visitor writes; their first message begins it.
+	await expect(widget).not.toHaveAttribute('data-conversation-id', /.+/);
 
 	await page.getByTestId('chat-launcher').click();
 	const box = page.getByLabel('Your message');
 	await box.fill('Hello from the cart page soon');
 	await box.press('Enter');
 	await expect(page.getByTestId('widget-messages')).toContainText('Hello from the cart page soon');
+	await expect(widget).toHaveAttribute('data-conversation-id', /.+/);
+	const conversationId = await widget.getAttribute('data-conversation-id');
 
 	// A full page load in the same tab: the chat comes back as it was left, open.
 	await page.goto('/demo/cart');

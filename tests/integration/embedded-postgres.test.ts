@@ -26,7 +26,8 @@ describe('embedded Postgres (docs/design.md §7)', () => {
 				'0001_initial',
 				'0002_sessions',
 				'0003_delivered',
-				'0004_availability'
+				'0004_availability',
+				'0005_search'
 			]);
 			const row = await sql<{ n: number }>`select count(*)::int as n from workspaces`.execute(
 				handle.db

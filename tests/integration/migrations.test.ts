@@ -24,7 +24,8 @@ describe('migrations', () => {
 			'0001_initial',
 			'0002_sessions',
 			'0003_delivered',
-			'0004_availability'
+			'0004_availability',
+			'0005_search'
 		]);
 		const tables = await sql<{ table_name: string }>`
 			select table_name from information_schema.tables
@@ -55,7 +56,17 @@ describe('migrations', () => {
 			.execute();
 		expect(agents.map((a) => a.email).sort()).toEqual(DEMO_AGENTS.map((a) => a.email).sort());
 		const conversations = await db.selectFrom('conversations').select('id').execute();
-		expect(conversations.length).toBeGreaterThanOrEqual(3);
+		expect(conversations.length).toBeGreaterThanOrEqual(200);
+		// Names people can tell apart, stable from one fresh seed to the next.
+		const names = await db
+			.selectFrom('users')
+			.select('display_name')
+			.where('kind', '=', 'visitor')
+			.orderBy('created_at')
+			.orderBy('display_name')
+			.execute();
+		expect(new Set(names.map((n) => n.display_name)).size).toBe(names.length);
+		expect(names.every((n) => /^[A-Z][a-z]+ [A-Z][a-z]+$/.test(n.display_name))).toBe(true);
 	});
 
 	it('refuse an agent without credentials and a second agent with the same email', async () => {

@@ -6,6 +6,7 @@ import { InboxState } from './inbox.svelte';
 function conversation(id: string, lastMessageAt: string | null, unread = 0): ConversationSummary {
 	return {
 		id,
+		cursor: `cursor-${id}`,
 		createdAt: '2024-05-01T08:00:00.000Z',
 		lastMessageAt,
 		unread,

@@ -32,4 +32,4 @@ export class Clock {
 /** The page's clock (relative times such as "Last seen 5 minutes ago" read it). */
 export const clock = new Clock();
 
-export { idleFor, messageTime, relativeTime } from './format';
+export { idleFor, messageTime, onSiteFor, relativeTime } from './format';

@@ -42,3 +42,12 @@ export function idleFor(since: Date | string | number, now: number): string {
 	if (minutes < 120) return `Idle · ${minutes} min`;
 	return `Idle · ${Math.floor(minutes / 60)} h`;
 }
+
+/** Time on the site since a visit began, short: "<1 min", "12 min", "2 h 5 min". */
+export function onSiteFor(since: Date | string | number, now: number): string {
+	const then = typeof since === 'number' ? since : new Date(since).getTime();
+	const minutes = Math.max(0, Math.floor((now - then) / 60_000));
+	if (Number.isNaN(minutes) || minutes < 1) return '<1 min';
+	if (minutes < 60) return `${minutes} min`;
+	return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}

@@ -9,7 +9,8 @@ export const VISITOR_TOKEN_KEY = 'presence.visitorToken';
 export interface VisitorSession {
 	visitorToken: string;
 	visitorId: string;
-	conversationId: string;
+	/** Null until the visitor writes (or an agent starts a conversation with them). */
+	conversationId: string | null;
 	displayName: string;
 }
 
@@ -89,17 +90,20 @@ export class VisitorChat {
 	#participants = $state<Participant[]>([]);
 	#loaded = $state(false);
 	#unread = $state(0);
+	#conversationId = $state<string | null>(null);
+	#starting: Promise<string> | null = null;
 	/** True while the visitor is looking at the chat (panel open, tab visible). */
 	reading = false;
 
 	constructor(session: VisitorSession, options: { onUnauthorized?: () => void } = {}) {
 		this.session = session;
+		this.#conversationId = session.conversationId;
 		this.client = createVisitorClient(session.visitorToken);
 		this.connection = new PresenceConnection(this.client, {
 			onUnauthorized: options.onUnauthorized
 		});
 		this.connection.on('message', (event) => {
-			if (event.conversationId !== session.conversationId) return;
+			if (event.conversationId !== this.#conversationId) return;
 			if (
 				this.#add(event.message) &&
 				event.message.senderId !== session.visitorId &&
@@ -110,15 +114,20 @@ export class VisitorChat {
 			this.#delivered(event.deliveredTo ?? [], event.message.createdAt);
 		});
 		this.connection.on('delivered', (event) => {
-			if (event.conversationId === session.conversationId)
-				this.#delivered([event.userId], event.at);
+			if (event.conversationId === this.#conversationId) this.#delivered([event.userId], event.at);
 		});
 		this.connection.on('read', (event) => {
-			if (event.conversationId !== session.conversationId) return;
+			if (event.conversationId !== this.#conversationId) return;
 			const participant = this.#participants.find((p) => p.id === event.readerId);
 			if (participant && (!participant.lastReadAt || participant.lastReadAt < event.at)) {
 				participant.lastReadAt = event.at;
 			}
+		});
+		// An agent started a conversation with this browsing visitor from the visitors list.
+		this.connection.on('conversation', (event) => {
+			if (this.#conversationId !== null || event.visitorId !== session.visitorId) return;
+			this.#conversationId = event.conversationId;
+			void this.refresh();
 		});
 		// Each (re)connection: catch up on what may have been missed while away.
 		this.connection.on('ready', () => void this.refresh());
@@ -128,6 +137,11 @@ export class VisitorChat {
 
 	get messages() {
 		return this.#messages;
+	}
+
+	/** The visitor's conversation, or null while they only browse (none is made before they write). */
+	get conversationId(): string | null {
+		return this.#conversationId;
 	}
 
 	get agents() {
@@ -140,7 +154,8 @@ export class VisitorChat {
 
 	/** The agents typing in this conversation now, by name ("Ada is typing…"). */
 	get typingNames(): string[] {
-		const ids = this.connection.typing.in(this.session.conversationId);
+		if (this.#conversationId === null) return [];
+		const ids = this.connection.typing.in(this.#conversationId);
 		return ids.map(
 			(id) =>
 				this.#participants.find((p) => p.id === id)?.displayName.replace(/\s*\(agent\)$/, '') ??
@@ -150,7 +165,7 @@ export class VisitorChat {
 
 	/** The visitor typed in the composer (the connection spaces the calls; the server ends it). */
 	reportTyping() {
-		this.connection.reportTyping(this.session.conversationId);
+		if (this.#conversationId !== null) this.connection.reportTyping(this.#conversationId);
 	}
 
 	get unread() {
@@ -181,7 +196,11 @@ export class VisitorChat {
 	}
 
 	async refresh() {
-		const conversationId = this.session.conversationId;
+		const conversationId = this.#conversationId;
+		if (conversationId === null) {
+			this.#loaded = true;
+			return;
+		}
 		const [page, participants] = await Promise.all([
 			this.client.messages.list.query({ conversationId }),
 			this.client.conversations.participants.query({ conversationId })
@@ -203,13 +222,30 @@ export class VisitorChat {
 		this.#loaded = true;
 	}
 
+	/** The conversation, begun on the first message: one call however many sends race to it. */
+	async #ensureConversation(): Promise<string> {
+		if (this.#conversationId !== null) return this.#conversationId;
+		this.#starting ??= this.client.widget.startConversation
+			.mutate()
+			.then(async ({ conversationId }) => {
+				this.#conversationId = conversationId;
+				await this.refresh();
+				return conversationId;
+			})
+			.finally(() => {
+				this.#starting = null;
+			});
+		return this.#starting;
+	}
+
 	async send(body: string) {
-		await this.connection.settleTyping(this.session.conversationId);
+		const conversationId = await this.#ensureConversation();
+		await this.connection.settleTyping(conversationId);
 		const { message, deliveredTo } = await this.client.messages.send.mutate({
-			conversationId: this.session.conversationId,
+			conversationId,
 			body
 		});
-		this.connection.sentMessage(this.session.conversationId);
+		this.connection.sentMessage(conversationId);
 		this.#add(message);
 		this.#delivered(deliveredTo, message.createdAt);
 	}

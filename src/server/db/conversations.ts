@@ -52,8 +52,9 @@ export async function conversationIdsOf(db: Kysely<Database>, userId: string): P
 }
 
 /**
- * Everyone a person may see (docs/design.md §6): for an agent, the workspace's agents and the
- * visitors of its conversations; for a visitor, the participants of their conversations.
+ * Everyone a person may see (docs/design.md §6): for an agent, everyone of the workspace (its
+ * agents, and every visitor: also those browsing without a conversation, whom the inbox lists
+ * as "visitors online now"); for a visitor, the participants of their conversations.
  */
 export async function audienceOf(
 	db: Kysely<Database>,
@@ -74,19 +75,47 @@ export async function audienceOf(
 		.selectFrom('users')
 		.select(['id', 'kind', 'display_name', 'last_seen_at', 'availability'])
 		.where('workspace_id', '=', viewer.workspaceId);
-	query =
-		viewer.kind === 'agent'
-			? query.where((eb) => eb.or([eb('kind', '=', 'agent'), eb('id', 'in', sharing)]))
-			: query.where('id', 'in', sharing);
+	if (viewer.kind === 'visitor') query = query.where('id', 'in', sharing);
 	if (onlyIds) query = query.where('id', '=', (eb) => eb.fn.any(eb.val([...onlyIds])));
 	return query.execute();
 }
 
-/** The caller's conversations, most recent activity first, with the visitor, last message and unread count. */
-export async function conversationsOf(db: Kysely<Database>, userId: string, limit = 200) {
-	return db
-		.selectFrom('conversation_participants as me')
-		.innerJoin('conversations as c', 'c.id', 'me.conversation_id')
+/** Which of the caller's conversations a list shows (`conversations.list`'s filters). */
+export interface ConversationFilter {
+	/** Part of the visitor's name or of any message, case-insensitive (trigram indexes). */
+	search?: string;
+	/** Only these visitors (the engine's "online now"; an empty list matches nothing). */
+	visitorIds?: readonly string[];
+	/** Only conversations with messages the caller has not read. */
+	unread?: boolean;
+	/** Only conversations the caller wrote in (there is no assignment: every agent joins every one). */
+	answeredByMe?: boolean;
+	/** After this position (the last row of the previous page), in the list's order. */
+	after?: { activity: string; id: string };
+}
+
+/** `%`, `_` and `\` are `like` syntax: a search for "100%" means those characters. */
+function likePattern(text: string): string {
+	return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * One page of the caller's conversations, most recent activity first (ties by id), with the
+ * visitor, last message and unread count: ONE query. It walks `conversations_workspace_recent`
+ * in order and stops at `limit`, so a page costs the same whatever the workspace's size.
+ */
+export async function conversationsOf(
+	db: Kysely<Database>,
+	caller: { userId: string; workspaceId: string },
+	limit: number,
+	filter: ConversationFilter = {}
+) {
+	const activity = sql<Date>`coalesce(c.last_message_at, c.created_at)`;
+	let query = db
+		.selectFrom('conversations as c')
+		.innerJoin('conversation_participants as me', (join) =>
+			join.onRef('me.conversation_id', '=', 'c.id').on('me.user_id', '=', caller.userId)
+		)
 		.innerJoin('users as v', 'v.id', 'c.visitor_id')
 		.leftJoinLateral(
 			(eb) =>
@@ -104,6 +133,8 @@ export async function conversationsOf(db: Kysely<Database>, userId: string, limi
 			'c.id',
 			'c.created_at',
 			'c.last_message_at',
+			// As text: a Date keeps milliseconds, Postgres microseconds, and a cursor must be exact.
+			sql<string>`${activity}::text`.as('activity'),
 			'v.id as visitor_id',
 			'v.display_name as visitor_name',
 			'v.last_seen_at as visitor_last_seen_at',
@@ -121,10 +152,70 @@ export async function conversationsOf(db: Kysely<Database>, userId: string, limi
 				)
 				.as('unread')
 		])
-		.where('me.user_id', '=', userId)
-		.orderBy(sql`coalesce(c.last_message_at, c.created_at)`, 'desc')
-		.limit(limit)
-		.execute();
+		.where('c.workspace_id', '=', caller.workspaceId);
+	if (filter.search) {
+		const pattern = likePattern(filter.search);
+		// Two sets from the trigram indexes, not a test per conversation: with a rare word, a
+		// per-row `exists` walked every conversation of the workspace (10,000: 100-400 ms).
+		query = query.where((eb) =>
+			eb.or([
+				eb(
+					'c.visitor_id',
+					'in',
+					eb
+						.selectFrom('users as sv')
+						.select('sv.id')
+						.where('sv.workspace_id', '=', caller.workspaceId)
+						.where('sv.display_name', 'ilike', pattern)
+				),
+				eb(
+					'c.id',
+					'in',
+					eb
+						.selectFrom('messages as s')
+						.select('s.conversation_id')
+						.where('s.body', 'ilike', pattern)
+				)
+			])
+		);
+	}
+	if (filter.visitorIds) {
+		const ids = [...filter.visitorIds];
+		query = query.where('c.visitor_id', '=', (eb) => eb.fn.any(eb.val(ids)));
+	}
+	if (filter.unread) {
+		query = query.where((eb) =>
+			eb.exists(
+				eb
+					.selectFrom('messages as n')
+					.select(sql`1`.as('one'))
+					.whereRef('n.conversation_id', '=', 'c.id')
+					.whereRef('n.sender_id', '<>', 'me.user_id')
+					.where((w) =>
+						w.or([
+							w('me.last_read_at', 'is', null),
+							w('n.created_at', '>', w.ref('me.last_read_at'))
+						])
+					)
+			)
+		);
+	}
+	if (filter.answeredByMe) {
+		query = query.where((eb) =>
+			eb.exists(
+				eb
+					.selectFrom('messages as a')
+					.select(sql`1`.as('one'))
+					.whereRef('a.conversation_id', '=', 'c.id')
+					.where('a.sender_id', '=', caller.userId)
+			)
+		);
+	}
+	if (filter.after) {
+		const { activity: at, id } = filter.after;
+		query = query.where(sql<boolean>`(${activity}, c.id) < (${at}::timestamptz, ${id}::uuid)`);
+	}
+	return query.orderBy(activity, 'desc').orderBy('c.id', 'desc').limit(limit).execute();
 }
 
 export interface AudienceRow {

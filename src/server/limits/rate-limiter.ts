@@ -109,5 +109,7 @@ const LIMITS = {
 	/** New visitors, per client address. */
 	session: { limit: 30, windowMs: 60_000 },
 	/** A visitor resuming (and rotating) their token, per visitor. */
-	resume: { limit: 30, windowMs: 60_000 }
+	resume: { limit: 30, windowMs: 60_000 },
+	/** A conversation begun (the visitor's first message, or an agent from the visitors list). */
+	startConversation: { limit: 20, windowMs: 60_000 }
 } satisfies Record<string, RateLimit>;

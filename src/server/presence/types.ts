@@ -53,6 +53,12 @@ export interface PresenceState {
 	 * app reads it from Postgres.
 	 */
 	availability?: Availability;
+	/**
+	 * Pages reported since this visit began (each navigation or reload counts), while online.
+	 * Only reads carry it (`read`, `online`); changes on the bus do not (it is no viewer-visible
+	 * change by itself). Absent = unknown or 0.
+	 */
+	pagesSeen?: number;
 }
 
 /** A viewer-visible change, as published on the workspace's bus channel. */
@@ -165,6 +171,12 @@ export interface PresenceEngine {
 	/** State of up to 1,000 people of one workspace in ONE Redis round trip. Failure -> everyone offline. */
 	read(workspaceId: string, userIds: readonly string[]): Promise<Map<string, PresenceState>>;
 	isOnline(workspaceId: string, userId: string): Promise<boolean>;
+	/**
+	 * Everyone of the workspace with a live connection now or within the grace (agents too: the
+	 * caller filters by kind), at most `limit` of them, in ONE Redis round trip. While online,
+	 * `lastSeenAt` is when this visit began (a reload within the grace keeps it). Failure -> [].
+	 */
+	online(workspaceId: string, limit: number): Promise<PresenceState[]>;
 
 	/**
 	 * Local fan-out of the workspace's changes until `signal` aborts. Per person, versions arrive

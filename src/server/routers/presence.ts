@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { audienceOf, conversationIdsOf } from '../db/conversations';
-import { findUser, storeAvailability } from '../db/people';
+import { agentsOf, findUser, storeAvailability } from '../db/people';
 import { AVAILABILITIES } from '../../lib/events';
 import { markReadOnFocus } from '../messaging/delivery';
 import { publishEvent } from '../events/publish';
@@ -189,10 +189,12 @@ export const presenceRouter = router({
 				{ type: parsed.type, data: parsed.bytes.toString('base64'), at, page },
 				services.config.PRESENCE_HEARTBEAT_TIMEOUT_MS
 			);
-			const audience = await audienceOf(services.db, identity);
+			// Every agent of the workspace: a visitor who has not written yet is on no one's
+			// conversation list, yet agents see them browsing ("visitors online now").
+			const agents = await agentsOf(services.db, identity.workspaceId);
 			await publishEvent(services, identity.workspaceId, {
 				type: 'preview',
-				recipients: audience.filter((p) => p.kind === 'agent').map((p) => p.id),
+				recipients: agents.map((p) => p.id),
 				userId: identity.userId,
 				at: new Date(at).toISOString(),
 				page

@@ -2,20 +2,24 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { issueToken, verifyToken, VISITOR_TTL_SECONDS } from '../auth/tokens';
 import {
-	createVisitorWithConversation,
+	createVisitor,
+	ensureConversation,
 	findUser,
 	findWorkspaceByKey,
 	latestConversationOf
 } from '../db/people';
-import { publicProcedure, router } from '../trpc';
+import { publicProcedure, router, visitorProcedure } from '../trpc';
 import { publishEvent } from '../events/publish';
 import { rateLimit } from './guards';
+import { visitorName } from '../names';
 
 export const widgetRouter = router({
 	/**
 	 * Starts or resumes an anonymous visitor. A token that is not genuine, expired, or of another
 	 * workspace starts a new visitor only when none was sent; a bad one is UNAUTHORIZED, so a
-	 * tampered token never silently becomes someone.
+	 * tampered token never silently becomes someone. Loading a page creates no conversation
+	 * (`conversationId` is null until the visitor writes: `startConversation`); a browsing
+	 * visitor is still online, with their page and preview, for the workspace's agents.
 	 */
 	session: publicProcedure
 		.input(
@@ -40,8 +44,8 @@ export const widgetRouter = router({
 				}
 				await rateLimit(ctx, 'resume', claims.sub);
 				const visitor = await findUser(db, claims.sub);
-				const conversation = visitor && (await latestConversationOf(db, visitor.id));
-				if (visitor && conversation) {
+				if (visitor && visitor.kind === 'visitor' && visitor.workspace_id === workspace.id) {
+					const conversation = await latestConversationOf(db, visitor.id);
 					return {
 						visitorToken: issueToken(
 							{ kind: 'visitor', sub: visitor.id, ws: workspace.id },
@@ -49,21 +53,14 @@ export const widgetRouter = router({
 							VISITOR_TTL_SECONDS
 						),
 						visitorId: visitor.id,
-						conversationId: conversation.id,
+						conversationId: conversation?.id ?? null,
 						displayName: visitor.display_name
 					};
 				}
 			}
 			await rateLimit(ctx, 'session', ctx.clientKey);
-			const displayName = `Visitor ${Math.floor(1000 + Math.random() * 9000)}`;
-			const created = await createVisitorWithConversation(db, workspace.id, displayName);
-			// Agents' open streams learn of the new conversation (and so of this visitor's presence).
-			await publishEvent(ctx.services, workspace.id, {
-				type: 'conversation',
-				conversationId: created.conversationId,
-				recipients: created.participantIds,
-				visitorId: created.visitorId
-			});
+			const displayName = visitorName();
+			const created = await createVisitor(db, workspace.id, displayName);
 			return {
 				visitorToken: issueToken(
 					{ kind: 'visitor', sub: created.visitorId, ws: workspace.id },
@@ -71,8 +68,29 @@ export const widgetRouter = router({
 					VISITOR_TTL_SECONDS
 				),
 				visitorId: created.visitorId,
-				conversationId: created.conversationId,
+				conversationId: null as string | null,
 				displayName
 			};
-		})
+		}),
+
+	/**
+	 * The visitor's conversation, begun on their first message (the widget calls it just before
+	 * sending): idempotent, so every later call answers the same conversation.
+	 */
+	startConversation: visitorProcedure.mutation(async ({ ctx }) => {
+		const { services, identity } = ctx;
+		await rateLimit(ctx, 'startConversation', identity.userId);
+		const started = await ensureConversation(services.db, identity.workspaceId, identity.userId);
+		if (!started) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such visitor' });
+		if (started.created) {
+			// Agents' open streams learn of the new conversation (and so of this visitor's presence).
+			await publishEvent(services, identity.workspaceId, {
+				type: 'conversation',
+				conversationId: started.conversationId,
+				recipients: started.participantIds,
+				visitorId: identity.userId
+			});
+		}
+		return { conversationId: started.conversationId };
+	})
 });

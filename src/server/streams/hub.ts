@@ -79,6 +79,8 @@ class WorkspaceStreams {
 	readonly owners = new StreamIndex<HubStream>();
 	/** Visitors' streams: the audience of the team's status. */
 	readonly visitors = new Set<HubStream>();
+	/** Agents' streams: they also see visitors outside their scope (`ViewerScope.sees`). */
+	readonly agents = new Set<HubStream>();
 	/** Streams between listening and `ready`: they buffer what arrives. */
 	readonly opening = new Set<HubStream>();
 	/** Stored `last_seen_at` of the people these streams see (the same for every viewer). */
@@ -89,6 +91,16 @@ class WorkspaceStreams {
 	constructor(id: string) {
 		this.id = id;
 	}
+}
+
+/**
+ * The streams that see a person's changes: those whose scope holds them, and every agent's. A
+ * visitor with no conversation yet is in no one's scope, yet agents list them ("visitors online
+ * now", `ViewerScope.sees`).
+ */
+function* watchersOf(ws: WorkspaceStreams, userId: string): Iterable<HubStream> {
+	yield* ws.watchers.of(userId);
+	for (const stream of ws.agents) if (!stream.scope!.visible.has(userId)) yield stream;
 }
 
 /**
@@ -353,11 +365,11 @@ export class StreamHub {
 	/** One presence change: at most two copies (chatting with the viewer or not), each encoded once. */
 	#onChange(ws: WorkspaceStreams, change: PresenceChange): void {
 		const seq = this.#arrive(ws, { kind: 'presence', change });
-		if (!ws.watchers.has(change.userId)) return;
+		if (!ws.watchers.has(change.userId) && ws.agents.size === 0) return;
 		const arrived = performance.now();
 		let plain: HubStream[] | null = null;
 		let withMe: HubStream[] | null = null;
-		for (const stream of ws.watchers.of(change.userId)) {
+		for (const stream of watchersOf(ws, change.userId)) {
 			if (stream.ahead !== null && stream.isStale(change.userId, change.version)) continue;
 			if (stream.scope!.chatsWithMe(change)) (withMe ??= []).push(stream);
 			else (plain ??= []).push(stream);
@@ -484,6 +496,7 @@ export class StreamHub {
 		for (const userId of scope.visible) ws.watchers.add(userId, stream);
 		ws.owners.add(stream.userId, stream);
 		if (scope.kind === 'visitor') ws.visitors.add(stream);
+		else ws.agents.add(stream);
 	}
 
 	/** What a client resuming from `lastEventId` missed, if this hub still holds all of it. */
@@ -522,6 +535,7 @@ export class StreamHub {
 				}
 				ws.owners.remove(stream.userId, stream);
 				ws.visitors.delete(stream);
+				ws.agents.delete(stream);
 			}
 			if (--ws.streams === 0) this.#linger(ws);
 		}

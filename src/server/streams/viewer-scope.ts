@@ -45,8 +45,14 @@ export class ViewerScope {
 		this.conversations = new Set(conversations);
 	}
 
+	/**
+	 * An agent sees everyone of the workspace: the visitors of their conversations, and also
+	 * visitors who never wrote (the inbox's "visitors online now"; `visitors.byId` already showed
+	 * any visitor of the workspace to its agents). The stream only ever carries its own
+	 * workspace's changes, so "everyone" needs no list. A visitor sees their conversations' people.
+	 */
 	sees(userId: string): boolean {
-		return this.visible.has(userId);
+		return this.kind === 'agent' || this.visible.has(userId);
 	}
 
 	receives(event: WorkspaceEvent): boolean {

@@ -50,6 +50,16 @@ const cases: Case[] = [
 		bad: { visitorId: 'not-a-uuid' },
 		outsider: 'agent of another workspace'
 	},
+	{ path: 'visitors.online', who: ['agent'], input: () => undefined, bad: { limit: 0 } },
+	{
+		path: 'visitors.startConversation',
+		who: ['agent'],
+		// The visitor already has one: answering it writes nothing, so the refusals can count rows.
+		input: () => ({ visitorId: v0().id }),
+		bad: { visitorId: 'not-a-uuid' },
+		outsider: 'agent of another workspace'
+	},
+	{ path: 'widget.startConversation', who: ['visitor'], input: () => undefined },
 	{ path: 'conversations.list', who: ['agent', 'visitor'], input: () => undefined },
 	{
 		path: 'conversations.participants',

@@ -6,28 +6,56 @@ import { useTestServices } from '../../support/services';
 const t = useTestServices();
 
 describe('widget.session', () => {
-	it('starts an anonymous visitor with a conversation joined by the workspace’s agents', async () => {
+	it('starts an anonymous visitor with no conversation: one begins when they write, joined by the agents', async () => {
 		const ws = await createWorkspace(t.services, { agents: 2, visitors: 0 });
+		const before = await rowCounts(t.services);
 		const session = await t.caller().widget.session({ workspaceKey: ws.key });
 		const claims = verifyToken(session.visitorToken, 'visitor', t.config.SESSION_SECRET);
 		expect(claims).toMatchObject({ sub: session.visitorId, ws: ws.id });
-		const participants = await t
-			.caller({ visitorToken: session.visitorToken })
-			.conversations.participants({ conversationId: session.conversationId });
+		expect(session.conversationId).toBeNull();
+		expect(await rowCounts(t.services)).toMatchObject({
+			conversations: before.conversations,
+			users: before.users + 1
+		});
+
+		const visitor = t.caller({ visitorToken: session.visitorToken });
+		const { conversationId } = await visitor.widget.startConversation();
+		// Idempotent: a second tab's first message lands in the same conversation.
+		expect(await visitor.widget.startConversation()).toEqual({ conversationId });
+		const participants = await visitor.conversations.participants({ conversationId });
 		expect(participants.map((p) => p.id).sort()).toEqual(
 			[session.visitorId, ...ws.agents.map((a) => a.id)].sort()
 		);
+		expect((await rowCounts(t.services)).conversations).toBe(before.conversations + 1);
 	});
 
-	it('resumes the same visitor and conversation with its token', async () => {
+	it('resumes the same visitor with its token, and their conversation once they have one', async () => {
 		const ws = await createWorkspace(t.services, { agents: 1, visitors: 0 });
 		const first = await t.caller().widget.session({ workspaceKey: ws.key });
+		const browsing = await t
+			.caller()
+			.widget.session({ workspaceKey: ws.key, visitorToken: first.visitorToken });
+		expect(browsing).toMatchObject({ visitorId: first.visitorId, conversationId: null });
+		const { conversationId } = await t
+			.caller({ visitorToken: first.visitorToken })
+			.widget.startConversation();
 		const again = await t
 			.caller()
 			.widget.session({ workspaceKey: ws.key, visitorToken: first.visitorToken });
-		expect(again).toMatchObject({
-			visitorId: first.visitorId,
-			conversationId: first.conversationId
+		expect(again).toMatchObject({ visitorId: first.visitorId, conversationId });
+	});
+
+	it('startConversation needs a visitor token and is rate-limited', async () => {
+		const ws = await createWorkspace(t.services, { agents: 1, visitors: 0 });
+		await expect(t.caller().widget.startConversation()).rejects.toMatchObject({
+			code: 'UNAUTHORIZED'
+		});
+		const session = await t.caller().widget.session({ workspaceKey: ws.key });
+		const visitor = t.caller({ visitorToken: session.visitorToken });
+		const rule = t.services.limits.startConversation;
+		for (let i = 0; i < rule.limit; i++) await visitor.widget.startConversation();
+		await expect(visitor.widget.startConversation()).rejects.toMatchObject({
+			code: 'TOO_MANY_REQUESTS'
 		});
 	});
 

@@ -93,12 +93,16 @@ describe('two app nodes on a Redis Cluster', () => {
 		const agent = await subscribe(agentClient);
 
 		const anonymous = createClient({ url: nodeA!.trpcUrl, auth: null });
-		const session = await anonymous.widget.session.mutate({ workspaceKey: ws.key });
+		const browsing = await anonymous.widget.session.mutate({ workspaceKey: ws.key });
 		const visitorClient = createClient({
 			url: nodeA!.trpcUrl,
-			auth: { visitorToken: session.visitorToken }
+			auth: { visitorToken: browsing.visitorToken }
 		});
-		// Workspace events cross nodes through the cluster: the new conversation reaches B.
+		// The conversation begins when the visitor writes (the widget's call before the first
+		// message); workspace events cross nodes through the cluster: it reaches B.
+		expect(browsing.conversationId).toBeNull();
+		const { conversationId } = await visitorClient.widget.startConversation.mutate();
+		const session = { ...browsing, conversationId };
 		await agent.reader.next((e) => e.type === 'conversation' && e.visitorId === session.visitorId);
 		const visitor = await subscribe(visitorClient);
 		await agent.reader.presenceOf(session.visitorId, (e) => e.isOnline);

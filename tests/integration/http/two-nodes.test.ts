@@ -45,13 +45,22 @@ async function subscribe(client: PresenceClient) {
 	return { ...stream, ready: await stream.ready };
 }
 
-async function newVisitor(node: AppNode) {
+/** A visitor who loaded the widget; with `writes`, one who began their conversation too. */
+async function browsingVisitor(node: AppNode) {
 	const anonymous = createClient({ url: node.trpcUrl, auth: null });
 	const session = await anonymous.widget.session.mutate({ workspaceKey: ws.key });
+	expect(session.conversationId).toBeNull(); // loading the widget makes no conversation
 	return {
 		session,
 		client: createClient({ url: node.trpcUrl, auth: { visitorToken: session.visitorToken } })
 	};
+}
+
+/** A visitor who wrote: the conversation begins with their first message (the widget's call). */
+async function newVisitor(node: AppNode) {
+	const { session, client } = await browsingVisitor(node);
+	const { conversationId } = await client.widget.startConversation.mutate();
+	return { session: { ...session, conversationId }, client };
 }
 
 async function agentOn(node: AppNode) {
@@ -115,6 +124,31 @@ describe('two app nodes', () => {
 			20
 		);
 		expect(Date.now() - closedAt).toBeLessThan(1000);
+	});
+
+	it('a browsing visitor on node A (no conversation) is seen live by the agent on node B, page and all', async () => {
+		const agentClient = await agentOn(nodeB);
+		const agent = await subscribe(agentClient);
+		const { session, client } = await browsingVisitor(nodeA);
+		const visitor = await subscribe(client);
+		await client.presence.page.mutate({
+			connectionId: visitor.ready.connectionId,
+			url: 'https://shop.example/kettles',
+			title: 'Kettles'
+		});
+		await agent.reader.presenceOf(session.visitorId, (e) => e.currentPage?.title === 'Kettles');
+		const online = await agentClient.visitors.online.query();
+		expect(online.find((v) => v.id === session.visitorId)).toMatchObject({
+			isOnline: true,
+			conversationId: null,
+			currentPage: { url: 'https://shop.example/kettles', title: 'Kettles' }
+		});
+		expect((await agentClient.conversations.list.query()).map((c) => c.visitor.id)).not.toContain(
+			session.visitorId
+		);
+		visitor.unsubscribe();
+		await agent.reader.presenceOf(session.visitorId, (e) => !e.isOnline);
+		agent.unsubscribe();
 	});
 
 	it('a visitor never receives anything about another visitor', async () => {

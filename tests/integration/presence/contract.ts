@@ -499,6 +499,61 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 			});
 		});
 
+		it('online() lists who is live or within the grace once each, with page, visit start and pages seen, in one round trip', async () => {
+			const { engine, ws, countCommands } = await setup();
+			const before = Date.now();
+			const a = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.page(a.connectionId, { url: 'https://shop.test/a', title: 'A' });
+			await engine.connect({ workspaceId: ws, userId: 'v2' });
+			await engine.connect({ workspaceId: ws, userId: 'v2' }); // a second tab: still one person
+			const other = await engine.connect({ workspaceId: uniqueId('ws'), userId: 'x' });
+			const gone = await engine.connect({ workspaceId: ws, userId: 'v3' });
+			await engine.disconnect(gone.connectionId);
+			const ids = async () => (await engine.online(ws, 100)).map((s) => s.userId).sort();
+			await waitFor(async () => !(await ids()).includes('v3'), 'v3 offline after the grace');
+
+			const run = () => engine.online(ws, 100);
+			let online;
+			if (countCommands) {
+				const counted = await countCommands(run);
+				online = counted.result;
+				// Only the script (EVALSHA, which the filter leaves out with the timers'): no MGET, no HGETs.
+				expect(counted.commands).toEqual([]);
+			} else {
+				online = await run();
+			}
+			expect(online.map((s) => s.userId).sort()).toEqual(['v1', 'v2']);
+			const v1 = online.find((s) => s.userId === 'v1')!;
+			expect(v1).toMatchObject({
+				isOnline: true,
+				currentPage: { url: 'https://shop.test/a', title: 'A' }
+			});
+			expect(v1.pagesSeen).toBe(1);
+			expect(online.find((s) => s.userId === 'v2')!.pagesSeen).toBeUndefined();
+			const visitStart = v1.lastSeenAt!;
+			expect(visitStart).toBeGreaterThanOrEqual(before - 1000);
+			expect(await engine.online(ws, 1)).toHaveLength(1);
+
+			// A reload within the grace keeps the visit (and its start); after the grace it is over.
+			await engine.disconnect(a.connectionId);
+			expect(await ids()).toEqual(['v1', 'v2']);
+			const b = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.page(b.connectionId, { url: 'https://shop.test/b', title: 'B' });
+			const again = (await engine.online(ws, 100)).find((s) => s.userId === 'v1')!;
+			expect(again.lastSeenAt).toBe(visitStart);
+			// Pages seen count the visit's page reports, across the reload.
+			expect(again.pagesSeen).toBe(2);
+			expect((await engine.read(ws, ['v1'])).get('v1')!.pagesSeen).toBe(2);
+			// A new visit starts counting again.
+			await engine.disconnect(b.connectionId);
+			await waitFor(async () => !(await ids()).includes('v1'), 'v1 offline after the grace');
+			expect((await engine.read(ws, ['v1'])).get('v1')!.pagesSeen).toBeUndefined();
+			const c = await engine.connect({ workspaceId: ws, userId: 'v1' });
+			await engine.page(c.connectionId, { url: 'https://shop.test/c', title: 'C' });
+			expect((await engine.online(ws, 100)).find((s) => s.userId === 'v1')!.pagesSeen).toBe(1);
+			await engine.disconnect(other.connectionId);
+		});
+
 		it('listeners stop at abort; a failing last_seen store is retried without breaking presence', async () => {
 			const { engine, ws, events, lastSeen } = await setup({ graceMs: 0 });
 			lastSeen.failNext = 2;

@@ -70,6 +70,8 @@ interface Person {
 	/** Kept while offline too: it is the person's setting, not their tab's. */
 	availability: Availability | null;
 	page: CurrentPage | null;
+	/** Page reports since the visit began (see `PresenceState.pagesSeen`). */
+	pagesSeen: number;
 	/** Last report time, keeps report times strictly increasing per person. */
 	reportedAt: number;
 }
@@ -159,6 +161,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		this.#graced.delete(p);
 		if (wasEmpty && !graced && !p.online) {
 			p.online = true;
+			p.pagesSeen = 0;
 			p.lastSeenAt = Date.now();
 			this.#lastSeen.add(p.workspaceId, p.userId, p.lastSeenAt);
 			this.#derive(p);
@@ -239,6 +242,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		const p = this.#person(connection.workspaceId, connection.userId);
 		connection.page = { url: page.url, title: page.title };
 		connection.pageAt = this.#reportTime(p);
+		p.pagesSeen++;
 		return this.#refresh(p);
 	}
 
@@ -307,13 +311,22 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		const states = new Map<string, PresenceState>();
 		for (const userId of userIds) {
 			const p = this.#people.get(key(workspaceId, userId));
-			states.set(userId, p ? stateOf(p) : offlineState(userId));
+			states.set(userId, p ? stateOf(p, true) : offlineState(userId));
 		}
 		return states;
 	}
 
 	async isOnline(workspaceId: string, userId: string): Promise<boolean> {
 		return this.#people.get(key(workspaceId, userId))?.online ?? false;
+	}
+
+	async online(workspaceId: string, limit: number): Promise<PresenceState[]> {
+		const states: PresenceState[] = [];
+		for (const p of this.#people.values()) {
+			if (states.length >= limit) break;
+			if (p.workspaceId === workspaceId && p.online) states.push(stateOf(p, true));
+		}
+		return states;
 	}
 
 	listen(workspaceId: string, listener: PresenceListener, signal: AbortSignal): Promise<void> {
@@ -382,6 +395,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 				idleSince: null,
 				availability: null,
 				page: null,
+				pagesSeen: 0,
 				reportedAt: 0
 			};
 			this.#people.set(k, p);
@@ -537,7 +551,8 @@ function samePage(a: CurrentPage | null, b: CurrentPage | null): boolean {
 	return a === b || (a !== null && b !== null && a.url === b.url && a.title === b.title);
 }
 
-function stateOf(p: Person): PresenceState {
+/** `reading`: a read, which carries `pagesSeen` (changes do not, as on the Redis backend). */
+function stateOf(p: Person, reading = false): PresenceState {
 	const state: PresenceState = {
 		userId: p.userId,
 		isOnline: p.online,
@@ -549,5 +564,6 @@ function stateOf(p: Person): PresenceState {
 	if (state.focusConversationId !== null && p.focusInherited) state.focusInherited = true;
 	if (p.online && p.idleSince !== null) state.idleSince = p.idleSince;
 	if (p.availability !== null) state.availability = p.availability;
+	if (reading && p.online && p.pagesSeen > 0) state.pagesSeen = p.pagesSeen;
 	return state;
 }

@@ -18,6 +18,8 @@ interface StoredSummary {
 	d?: string;
 	/** An agent's availability, as last set (kept while offline). */
 	a?: string;
+	/** Pages reported since the visit began. */
+	n?: number;
 }
 
 /** A bus message: a change, an expiry notice, or a focus/page report made through another node. */
@@ -72,6 +74,7 @@ export function decodeSummary(userId: string, raw: string | null | undefined): P
 	if (idleSince !== null) state.idleSince = idleSince;
 	if (stored.a === 'available' || stored.a === 'busy' || stored.a === 'away')
 		state.availability = stored.a;
+	if (isOnline && typeof stored.n === 'number' && stored.n > 0) state.pagesSeen = stored.n;
 	return state;
 }
 

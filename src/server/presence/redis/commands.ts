@@ -1,7 +1,7 @@
 import type { HeartbeatLimit, PresenceChange } from '../types';
 import type { RedisClient } from './client';
 import { decodeChange } from './codec';
-import { GLOBAL_SCRIPTS, WORKSPACE_SCRIPTS } from './scripts';
+import { GLOBAL_SCRIPTS, READ_SCRIPTS, WORKSPACE_SCRIPTS } from './scripts';
 
 /**
  * Typed calls of the scripts, defined on the command client with ioredis `defineCommand`
@@ -9,7 +9,8 @@ import { GLOBAL_SCRIPTS, WORKSPACE_SCRIPTS } from './scripts';
  * e.g. after a restart).
  */
 
-type ScriptName = keyof typeof WORKSPACE_SCRIPTS | keyof typeof GLOBAL_SCRIPTS;
+type ScriptName =
+	keyof typeof WORKSPACE_SCRIPTS | keyof typeof GLOBAL_SCRIPTS | keyof typeof READ_SCRIPTS;
 type ScriptFn = (key: string, ...args: (string | number)[]) => Promise<unknown>;
 type WithScripts = { [name in ScriptName]: ScriptFn };
 
@@ -24,7 +25,11 @@ export interface TransitionResult<Extra> {
 
 export function defineScripts(redis: RedisClient): void {
 	const defined = redis as unknown as Partial<WithScripts>;
-	for (const [name, lua] of Object.entries({ ...WORKSPACE_SCRIPTS, ...GLOBAL_SCRIPTS })) {
+	for (const [name, lua] of Object.entries({
+		...WORKSPACE_SCRIPTS,
+		...GLOBAL_SCRIPTS,
+		...READ_SCRIPTS
+	})) {
 		// Defining twice (two engines on one client, e.g. tests) would be harmless but skip it.
 		if (typeof defined[name as ScriptName] !== 'function') {
 			redis.defineCommand(name, { lua, numberOfKeys: 1 });
@@ -85,6 +90,11 @@ export class ScriptCaller {
 		);
 		if (reply === -1) return 'limited';
 		return reply === 1;
+	}
+
+	/** `[user, summary, user, summary, …]` of the workspace's people online now (see ONLINE). */
+	async online(base: string, limit: number, scan: number): Promise<string[]> {
+		return (await this.#redis.presenceOnline(base, limit, scan)) as string[];
 	}
 
 	async claimDue(dueKey: string, limit: number, markerMs: number): Promise<[string, string][]> {

@@ -23,9 +23,9 @@
  *   ty         zset  '<conversation>|<user>' -> typing deadline (ms); tyc hash member -> connection;
  *   ct:<conn>  set   the typing members a connection holds (ended with it)
  *              d=idle since (ms) while the tab reports no input
- *   s:<user>   string JSON summary {o, v, l, f, i, p, r, d, a}; what batch reads MGET (i=1: f is
+ *   s:<user>   string JSON summary {o, v, l, f, i, p, r, d, a, n}; what batch reads MGET (i=1: f is
  *              inherited; d = idle since, only while every connection is idle; a = an agent's
- *              availability, kept offline too)
+ *              availability, kept offline too; n = pages reported since the visit began)
  *   presence   the workspace's pub/sub channel
  */
 
@@ -44,7 +44,7 @@ local function fmt(n) return string.format('%.0f', n) end
 
 local function load(user)
   local raw = redis.call('GET', BASE .. 's:' .. user)
-  if not raw then return { o = 0, v = 0, l = false, f = false, i = false, p = false, r = 0, d = false, a = false } end
+  if not raw then return { o = 0, v = 0, l = false, f = false, i = false, p = false, r = 0, d = false, a = false, n = 0 } end
   local s = cjson.decode(raw)
   return {
     o = tonumber(s.o) or 0, v = tonumber(s.v) or 0,
@@ -54,7 +54,8 @@ local function load(user)
     p = (type(s.p) == 'string') and s.p or false,
     r = tonumber(s.r) or 0,
     d = (type(s.d) == 'string') and s.d or false,
-    a = (type(s.a) == 'string') and s.a or false
+    a = (type(s.a) == 'string') and s.a or false,
+    n = tonumber(s.n) or 0
   }
 end
 
@@ -66,6 +67,7 @@ local function save(user, s)
   if s.p then t.p = s.p end
   if s.d then t.d = s.d end
   if s.a then t.a = s.a end
+  if s.n and s.n > 0 then t.n = s.n end
   redis.call('SET', BASE .. 's:' .. user, cjson.encode(t), 'PX', SUMMARY_TTL)
 end
 
@@ -127,6 +129,7 @@ end
 
 local function go_online(user, s)
   s.o = 1
+  s.n = 0
   s.l = NOW
   s.f, s.p, s.i, s.d = derive(user)
   emit(user, s)
@@ -317,6 +320,7 @@ local rt = math.max(NOW_US, s.r + 1)
 s.r = rt
 if value == '' then redis.call('HDEL', key, field) else redis.call('HSET', key, field, value) end
 redis.call('HSET', key, field .. 't', fmt(rt))
+if field == 'p' and value ~= '' then s.n = s.n + 1 end
 if field == 'f' then
   -- The tab said what it shows: nothing it holds is inherited any more.
   redis.call('HDEL', key, 'fi')
@@ -576,6 +580,35 @@ export const WORKSPACE_SCRIPTS = {
 	presenceAvailability: PRELUDE + AVAILABILITY,
 	presenceStopTyping: PRELUDE + STOP_TYPING
 } as const;
+
+/**
+ * online: read only. KEYS[1] = the workspace base; ARGV[1..2] = most people to return, most
+ * connections to look at. The people behind live connections (dl) and those within their grace
+ * (gr), each with their summary: { user, summary, ... }. One script so that the whole list is
+ * one round trip (a pipeline would need one trip for the connections, another for the people).
+ */
+const ONLINE = `
+local BASE = KEYS[1]
+local limit, scan = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out, seen, n = {}, {}, 0
+local function add(user)
+  if not user or seen[user] or n >= limit then return end
+  seen[user] = true
+  local raw = redis.call('GET', BASE .. 's:' .. user)
+  if raw then
+    n = n + 1
+    out[#out + 1] = user
+    out[#out + 1] = raw
+  end
+end
+local conns = redis.call('ZRANGE', BASE .. 'dl', 0, scan - 1)
+for i = 1, #conns do add(redis.call('HGET', BASE .. 'c:' .. conns[i], 'u')) end
+local graced = redis.call('ZRANGE', BASE .. 'gr', 0, scan - 1)
+for i = 1, #graced do add(graced[i]) end
+return out
+`;
+
+export const READ_SCRIPTS = { presenceOnline: ONLINE } as const;
 
 export const GLOBAL_SCRIPTS = {
 	presenceClaimDue: CLAIM_DUE,
