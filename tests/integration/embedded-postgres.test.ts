@@ -27,7 +27,8 @@ describe('embedded Postgres (docs/design.md §7)', () => {
 				'0002_sessions',
 				'0003_delivered',
 				'0004_availability',
-				'0005_search'
+				'0005_search',
+				'0006_users_fillfactor'
 			]);
 			const row = await sql<{ n: number }>`select count(*)::int as n from workspaces`.execute(
 				handle.db

@@ -25,7 +25,8 @@ describe('migrations', () => {
 			'0002_sessions',
 			'0003_delivered',
 			'0004_availability',
-			'0005_search'
+			'0005_search',
+			'0006_users_fillfactor'
 		]);
 		const tables = await sql<{ table_name: string }>`
 			select table_name from information_schema.tables
@@ -39,6 +40,14 @@ describe('migrations', () => {
 			'users',
 			'workspaces'
 		]);
+	});
+
+	it("leave room in users' pages, so last_seen_at writes are updated in place", async () => {
+		// A HOT update needs free space on the row's page; the rows written below get it.
+		const options = await sql<{ reloptions: string[] | null }>`
+			select reloptions from pg_class where relname = 'users'
+		`.execute(db);
+		expect(options.rows[0]?.reloptions).toContain('fillfactor=80');
 	});
 
 	it('are a no-op when run again', async () => {
