@@ -92,6 +92,8 @@ const schema = z.object({
 	/** Open presence streams per person, and per client address, on one node. */
 	STREAM_LIMIT_PER_PERSON: z.coerce.number().int().min(1).default(20),
 	STREAM_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(1000),
+	/** Sign-in attempts per client address per minute (a team behind one address shares it). */
+	LOGIN_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(20),
 	/** Events the hub keeps to replay to a client that reconnects with its last event id. */
 	STREAM_REPLAY_EVENTS: z.coerce.number().int().min(0).default(2000),
 	/** Serve presence streams through the node's stream hub (`npm run serve`); false = tRPC's own. */

@@ -76,7 +76,10 @@ export async function startServices(config: Config, options: StartOptions = {}):
 		destination: options.logger
 	});
 	const logger = consoleLike(log);
-	const limits = limitsFor(config.PRESENCE_HEARTBEAT_INTERVAL_MS);
+	const limits = limitsFor({
+		heartbeatIntervalMs: config.PRESENCE_HEARTBEAT_INTERVAL_MS,
+		loginsPerMinute: config.LOGIN_LIMIT_PER_MINUTE
+	});
 	const metrics = new Metrics({ rateLimits: Object.keys(limits) });
 	const database = await connectConfiguredDatabase(config, {
 		logger,

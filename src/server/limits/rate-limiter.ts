@@ -72,44 +72,42 @@ export class MemoryRateLimiter implements RateLimiter {
 /** Tabs a person may have open with every one heartbeating on schedule, retries included. */
 export const HEARTBEAT_TABS = 8;
 
+/** Every product limit counts calls in one-minute windows. */
+const perMinute = (limit: number): RateLimit => ({ limit, windowMs: 60_000 });
+
 /**
  * The product's limits, per person (or per client address for logins and logouts). Heartbeats
  * are counted per person (a count per connection id let anyone mint ids and limits), allowing
  * three times the configured rate for each of `HEARTBEAT_TABS` tabs, so no client on schedule
- * (with retries) is ever refused.
+ * (with retries) is ever refused. Logins per address come from `LOGIN_LIMIT_PER_MINUTE`: a
+ * team behind one office address signs in together at the start of a shift.
  */
-export function limitsFor(heartbeatIntervalMs: number) {
+export function limitsFor(options: { heartbeatIntervalMs: number; loginsPerMinute: number }) {
 	return {
-		...LIMITS,
-		heartbeat: {
-			limit: Math.max(60, Math.ceil((3 * HEARTBEAT_TABS * 60_000) / heartbeatIntervalMs)),
-			windowMs: 60_000
-		}
-	};
+		heartbeat: perMinute(
+			Math.max(60, Math.ceil((3 * HEARTBEAT_TABS * 60_000) / options.heartbeatIntervalMs))
+		),
+		page: perMinute(60),
+		focus: perMinute(120),
+		/** Clients call at most every TTL/3 while keys go down (6 s TTL: 30 a minute); room for two tabs. */
+		typing: perMinute(60),
+		/** Two reports per idle period per tab at most; room for tabs and quick back-and-forth. */
+		idle: perMinute(60),
+		/** A person's own choice from a menu: a few a minute is plenty, a loop is refused. */
+		availability: perMinute(30),
+		/** Every call counts; the spacing of stored previews is the procedure's own (protocol.ts). */
+		preview: perMinute(20),
+		message: perMinute(60),
+		markRead: perMinute(120),
+		login: perMinute(options.loginsPerMinute),
+		logout: perMinute(20),
+		/** New visitors, per client address. */
+		session: perMinute(30),
+		/** A visitor resuming (and rotating) their token, per visitor. */
+		resume: perMinute(30),
+		/** A conversation begun (the visitor's first message, or an agent from the visitors list). */
+		startConversation: perMinute(20)
+	} satisfies Record<string, RateLimit>;
 }
 
 export type Limits = ReturnType<typeof limitsFor>;
-
-const LIMITS = {
-	heartbeat: { limit: 30, windowMs: 60_000 },
-	page: { limit: 60, windowMs: 60_000 },
-	focus: { limit: 120, windowMs: 60_000 },
-	/** Clients call at most every TTL/3 while keys go down (6 s TTL: 30 a minute); room for two tabs. */
-	typing: { limit: 60, windowMs: 60_000 },
-	/** Two reports per idle period per tab at most; room for tabs and quick back-and-forth. */
-	idle: { limit: 60, windowMs: 60_000 },
-	/** A person's own choice from a menu: a few a minute is plenty, a loop is refused. */
-	availability: { limit: 30, windowMs: 60_000 },
-	/** Every call counts; the spacing of stored previews is the procedure's own (protocol.ts). */
-	preview: { limit: 20, windowMs: 60_000 },
-	message: { limit: 60, windowMs: 60_000 },
-	markRead: { limit: 120, windowMs: 60_000 },
-	login: { limit: 20, windowMs: 60_000 },
-	logout: { limit: 20, windowMs: 60_000 },
-	/** New visitors, per client address. */
-	session: { limit: 30, windowMs: 60_000 },
-	/** A visitor resuming (and rotating) their token, per visitor. */
-	resume: { limit: 30, windowMs: 60_000 },
-	/** A conversation begun (the visitor's first message, or an agent from the visitors list). */
-	startConversation: { limit: 20, windowMs: 60_000 }
-} satisfies Record<string, RateLimit>;
