@@ -6,20 +6,12 @@ import { startServices, type Services } from '../../src/server/services';
 import { createCallerFactory } from '../../src/server/trpc';
 import { createTestDatabase, type TestDatabase } from './database';
 import { dropKeyPrefix, TEST_REDIS_URL, testKeyPrefix } from './redis';
+import { TIMINGS_ENV } from './timings';
 
 /**
  * One setup for every integration test file: its own Postgres database and Redis key prefix,
  * both dropped afterwards, so files run in parallel without seeing each other.
  */
-
-/** Presence timings short enough for tests to wait on, long enough for two loaded cores. */
-export const FAST_TIMINGS = {
-	PRESENCE_GRACE_MS: '300',
-	PRESENCE_HEARTBEAT_INTERVAL_MS: '200',
-	PRESENCE_HEARTBEAT_TIMEOUT_MS: '1500',
-	PRESENCE_LEASE_TTL_MS: '1000',
-	PRESENCE_SWEEP_INTERVAL_MS: '100'
-};
 
 /** The environment a test node runs with: its own database and prefix, fast presence timings. */
 export function testEnv(
@@ -32,7 +24,7 @@ export function testEnv(
 		REDIS_URL: TEST_REDIS_URL,
 		REDIS_KEY_PREFIX: prefix,
 		SESSION_SECRET: 'test-secret-test-secret-test-secret-0000',
-		...FAST_TIMINGS,
+		...TIMINGS_ENV,
 		...extra
 	};
 }

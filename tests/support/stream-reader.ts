@@ -70,18 +70,3 @@ export class StreamReader {
 		);
 	}
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `check` returns a truthy value (or throws with the last value after `timeoutMs`). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 50) {
-	const deadline = Date.now() + timeoutMs;
-	let last: T;
-	for (;;) {
-		last = await check();
-		if (last) return last;
-		if (Date.now() > deadline)
-			throw new Error(`Condition not met within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
-		await sleep(everyMs);
-	}
-}

@@ -8,7 +8,7 @@ import { startServices } from '../../../src/server/services';
 import { createCallerFactory } from '../../../src/server/trpc';
 import { createWorkspace, rowCounts, type TestAgent } from '../../support/fixtures';
 import { quietLogger, useTestServices } from '../../support/services';
-import { eventually } from '../../support/stream-reader';
+import { waitFor } from '../../support/clock';
 
 const t = useTestServices();
 
@@ -113,7 +113,7 @@ describe('revocable sessions', () => {
 		});
 		expect((await t.caller({ sessionToken: phone }).auth.me()).id).toBe(agent.id);
 		// The streams of that session learn of it on the workspace's event channel.
-		await eventually(() => revoked.length > 0);
+		await waitFor(() => revoked.length > 0);
 		expect(revoked).toContainEqual(
 			expect.objectContaining({ type: 'session-revoked', recipients: [agent.id] })
 		);
@@ -171,7 +171,7 @@ describe('revocable sessions', () => {
 			expect((await callOther(token).auth.me()).id).toBe(agent.id); // cached on the other node now
 			await t.caller({ sessionToken: token }).auth.logout();
 			// Within pub/sub latency, far below the 30 s the cache could otherwise trust it.
-			await eventually(
+			await waitFor(
 				async () =>
 					callOther(token)
 						.auth.me()
@@ -179,8 +179,8 @@ describe('revocable sessions', () => {
 							() => false,
 							(error: { code?: string }) => error.code === 'UNAUTHORIZED'
 						),
-				1000,
-				10
+				'the revocation elsewhere',
+				1000
 			);
 		} finally {
 			await other.close();

@@ -8,7 +8,8 @@ import { createCallerFactory } from '../../../src/server/trpc';
 import { createWorkspace } from '../../support/fixtures';
 import { dropKeyPrefix, testKeyPrefix } from '../../support/redis';
 import { quietLogger, testEnv, useTestServices } from '../../support/services';
-import { sleep, StreamReader } from '../../support/stream-reader';
+import { sleep } from '../../support/clock';
+import { StreamReader } from '../../support/stream-reader';
 
 const t = useTestServices();
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { StreamEvent } from '../../../src/lib/events';
 import { createWorkspace } from '../../support/fixtures';
 import { useTestServices } from '../../support/services';
-import { eventually, StreamReader } from '../../support/stream-reader';
+import { waitFor } from '../../support/clock';
+import { StreamReader } from '../../support/stream-reader';
 
 const t = useTestServices();
 
@@ -119,7 +120,7 @@ describe('presence.connect through the caller', () => {
 		await visitor.reader.done;
 		expect(Date.now() - closedAt).toBeLessThan(1000);
 		expect(t.services.metrics.streamsOpen).toBe(before);
-		await eventually(async () => !(await t.services.presence.isOnline(ws.id, ws.visitors[0]!.id)));
+		await waitFor(async () => !(await t.services.presence.isOnline(ws.id, ws.visitors[0]!.id)));
 	});
 });
 
@@ -202,9 +203,7 @@ describe('presence procedures', () => {
 		expect((await agentApi.presence.previewImage({ userId: v0!.id }))?.page).toEqual(home);
 
 		visitor.close();
-		await eventually(
-			async () => (await agentApi.presence.previewImage({ userId: v0!.id })) === null
-		);
+		await waitFor(async () => (await agentApi.presence.previewImage({ userId: v0!.id })) === null);
 	});
 
 	it('status: up to 1,000 people the caller may see; FORBIDDEN beyond; BAD_REQUEST past 1,000', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createWorkspace } from '../../support/fixtures';
 import { useTestServices } from '../../support/services';
-import { eventually, StreamReader } from '../../support/stream-reader';
+import { waitFor } from '../../support/clock';
+import { StreamReader } from '../../support/stream-reader';
 
 const t = useTestServices({ STREAM_QUEUE_LIMIT: '20' });
 
@@ -47,6 +48,6 @@ describe('a stream that is never read', () => {
 		for (const controller of visitors) controller.abort();
 		healthy.controller.abort();
 		slow.controller.abort();
-		await eventually(() => t.services.metrics.streamsOpen === opened);
+		await waitFor(() => t.services.metrics.streamsOpen === opened);
 	});
 });

@@ -4,7 +4,7 @@ import { createStreamHub, type StreamHub } from '../../../src/server/streams';
 import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { useTestServices } from '../../support/services';
 import { openRawStream, type RawStream } from '../../support/sse-reader';
-import { eventually } from '../../support/stream-reader';
+import { waitFor } from '../../support/clock';
 
 /**
  * The hub indexes streams by audience: a change of one person is written to the streams that
@@ -59,7 +59,7 @@ describe('the hub wakes only the streams that may see a change', () => {
 				.flatMap((e) => (e.type === 'ready' ? e.snapshot : e.type === 'presence' ? [e] : []))
 				.filter((p) => p.userId === userId)
 				.sort((a, b) => b.version - a.version)[0]?.isOnline === true;
-		await eventually(() => ws.visitors.every((v) => onlineFor(agent, v.id)));
+		await waitFor(() => ws.visitors.every((v) => onlineFor(agent, v.id)));
 		await new Promise((r) => setTimeout(r, 200));
 		fanouts.length = 0;
 
@@ -104,13 +104,13 @@ describe('the hub wakes only the streams that may see a change', () => {
 				e.value.version === (toFirst.value as { version: number }).version
 		);
 		expect(toSecond.value).toMatchObject({ status: 'active', focusConversationId: null });
-		await eventually(() => fanouts.reduce((a, b) => a + b, 0) === 31);
+		await waitFor(() => fanouts.reduce((a, b) => a + b, 0) === 31);
 		expect([...fanouts].sort((a, b) => a - b)).toEqual([2, 29]);
 		// One encoded frame per copy: the same id on every stream.
 		expect(toSecond.id).toBe(toFirst.id);
 
 		agent.close();
 		for (const v of visitors) v.close();
-		await eventually(() => hub.size === 0);
+		await waitFor(() => hub.size === 0);
 	});
 });

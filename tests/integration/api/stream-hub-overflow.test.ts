@@ -10,7 +10,7 @@ import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { parsePrometheus, sampleValue } from '../../support/prometheus';
 import { useTestServices } from '../../support/services';
 import { RawStream } from '../../support/sse-reader';
-import { eventually } from '../../support/stream-reader';
+import { waitFor } from '../../support/clock';
 
 /**
  * Backpressure that ends: a client that stops reading is closed once its socket holds more than
@@ -77,7 +77,7 @@ describe('a client that stops reading', () => {
 			workspaceId: ws.id,
 			userId: visitor.id
 		});
-		await eventually(() => hub.size === 2);
+		await waitFor(() => hub.size === 2);
 
 		// Page after page: about 400 bytes per event, several hundred KB in all for each agent.
 		const PAGES = 1500;
@@ -92,7 +92,7 @@ describe('a client that stops reading', () => {
 			30_000
 		);
 		// The stalled client does not read, so only the server side can tell: its stream is gone.
-		await eventually(() => hub.size === 1, 15_000);
+		await waitFor(() => hub.size === 1, 'one stream left', 15_000);
 		const pages = healthy
 			.values()
 			.filter((e) => e.type === 'presence' && e.userId === visitor.id && e.currentPage);

@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { createWorkspace, rowCounts, type TestWorkspace } from '../../support/fixtures';
 import { dropKeyPrefix, TEST_REDIS_URL, testKeyPrefix } from '../../support/redis';
 import { testEnv } from '../../support/services';
-import { eventually, sleep } from '../../support/stream-reader';
+import { sleep, waitFor } from '../../support/clock';
 
 /**
  * Issue 9, items 2-9, against two built app nodes sharing Redis and Postgres, over plain HTTP
@@ -155,9 +155,7 @@ describe('bad bytes (item 2)', () => {
 			});
 			expect(reply.text).not.toMatch(/relation|does not exist|42P01|stack|\.js/);
 			// Logs are JSON lines: the quotes of the detail come escaped.
-			await eventually(() =>
-				/relation \\?"messages\\?" does not exist/.test(nodeA.output.join(''))
-			);
+			await waitFor(() => /relation \\?"messages\\?" does not exist/.test(nodeA.output.join('')));
 		} finally {
 			await sql`alter table messages_away rename to messages`.execute(db);
 		}
@@ -414,14 +412,14 @@ describe('revocable sessions (item 8)', () => {
 		await expect(onA.auth.me.query()).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
 		// Node B had it cached: the revocation reaches it over pub/sub (a few ms).
 		const refusedAt = Date.now();
-		await eventually(
+		await waitFor(
 			() =>
 				onB.auth.me.query().then(
 					() => false,
 					(error: { data?: { code?: string } }) => error.data?.code === 'UNAUTHORIZED'
 				),
-			1000,
-			5
+			'the revocation on node B',
+			1000
 		);
 		expect(Date.now() - refusedAt).toBeLessThan(1000);
 		await expect(onB.conversations.list.query()).rejects.toMatchObject({
@@ -440,14 +438,14 @@ describe('revocable sessions (item 8)', () => {
 		await expect(onLaptop.auth.me.query()).rejects.toMatchObject({
 			data: { code: 'UNAUTHORIZED' }
 		});
-		await eventually(
+		await waitFor(
 			() =>
 				onPhone.auth.me.query().then(
 					() => false,
 					() => true
 				),
-			1000,
-			5
+			'the revocation on the phone',
+			1000
 		);
 	});
 });

@@ -11,7 +11,7 @@ import { createWorkspace, type TestAgent, type TestWorkspace } from '../../suppo
 import { parsePrometheus, sampleValue, type Family } from '../../support/prometheus';
 import { dropKeyPrefix, testKeyPrefix } from '../../support/redis';
 import { testEnv } from '../../support/services';
-import { eventually } from '../../support/stream-reader';
+import { waitFor } from '../../support/clock';
 
 /**
  * Issue 14 over real HTTP: one app node from the build, /metrics scraped and parsed as
@@ -186,7 +186,7 @@ describe('/metrics on a running node', () => {
 
 		for (const visitor of visitors) visitor.stream.unsubscribe();
 		agent.unsubscribe();
-		await eventually(
+		await waitFor(
 			async () =>
 				value(await scrape(), 'presence_streams_open') === value(before, 'presence_streams_open')
 		);
@@ -252,7 +252,7 @@ describe('a stream whose client stops reading', () => {
 				return { id: v.id, client, stream, connectionId: (await stream.ready).connectionId };
 			})
 		);
-		await eventually(
+		await waitFor(
 			async () =>
 				value(await scrape(), 'presence_streams_open') ===
 				value(start, 'presence_streams_open') + CROWD + 2
@@ -282,10 +282,14 @@ describe('a stream whose client stops reading', () => {
 		const overflowCount = (families: Map<string, Family>) =>
 			value(families, 'presence_streams_closed_total', { reason: 'overflow' });
 		let overflowed = start;
-		await eventually(async () => {
-			overflowed = await scrape();
-			return overflowCount(overflowed) > overflowCount(start);
-		}, 30_000);
+		await waitFor(
+			async () => {
+				overflowed = await scrape();
+				return overflowCount(overflowed) > overflowCount(start);
+			},
+			'the overflow in the scrape',
+			30_000
+		);
 		expect(overflowCount(overflowed) - overflowCount(start)).toBe(1);
 		// Only the stalled stream went: the reading agent and every visitor are still open.
 		expect(value(overflowed, 'presence_streams_open')).toBe(
@@ -350,7 +354,7 @@ describe('logs', () => {
 				.split('\n')
 				.filter((line) => line.startsWith('{'))
 				.map((line) => JSON.parse(line) as Record<string, unknown>);
-		await eventually(() => parsed().some((r) => r.requestId === 'metrics-test-42'));
+		await waitFor(() => parsed().some((r) => r.requestId === 'metrics-test-42'));
 		const records = parsed();
 		const request = records.find((r) => r.requestId === 'metrics-test-42');
 		expect(request).toMatchObject({

@@ -11,7 +11,7 @@ import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { startPostgresServer, type PostgresServerHandle } from '../../support/postgres-server';
 import { dropKeyPrefix, testKeyPrefix } from '../../support/redis';
 import { testEnv } from '../../support/services';
-import { eventually } from '../../support/stream-reader';
+import { waitFor } from '../../support/clock';
 
 /**
  * Issue 9, acceptance 1: Postgres going away under running nodes (its connections terminated,
@@ -65,7 +65,7 @@ async function visitorSeenOnline(client: PresenceClient, ws: TestWorkspace) {
 /** Waits until the call answers from Postgres again; returns how long that took. */
 async function answersAgainWithin(client: PresenceClient, ws: TestWorkspace, ms: number) {
 	const from = Date.now();
-	await eventually(() => visitorSeenOnline(client, ws).catch(() => false), ms, 50);
+	await waitFor(() => visitorSeenOnline(client, ws).catch(() => false), 'the visitor online', ms);
 	return Date.now() - from;
 }
 
@@ -157,7 +157,7 @@ describe('Postgres away under running nodes', () => {
 
 			await server.start();
 			const restartedAt = Date.now();
-			const took = await eventually(
+			const took = await waitFor(
 				() =>
 					agentClient.conversations.participants
 						.query({ conversationId: visitor.conversationId })
@@ -165,21 +165,25 @@ describe('Postgres away under running nodes', () => {
 							() => true,
 							() => false
 						),
-				5000,
-				50
+				'the conversations again',
+				5000
 			).then(() => Date.now() - restartedAt);
 			expectAlive(nodes, [agentStream]);
 			// The online-time write may have landed before the stop: wait for the offline one.
 			const offlineAt = Date.parse(offline.lastSeenAt!);
-			const row = await eventually(async () => {
-				const user = await db
-					.selectFrom('users')
-					.select('last_seen_at')
-					.where('id', '=', visitor.id)
-					.executeTakeFirst()
-					.catch(() => undefined);
-				return user?.last_seen_at && user.last_seen_at.getTime() > offlineAt - 1000 ? user : null;
-			}, 10_000);
+			const row = await waitFor(
+				async () => {
+					const user = await db
+						.selectFrom('users')
+						.select('last_seen_at')
+						.where('id', '=', visitor.id)
+						.executeTakeFirst()
+						.catch(() => undefined);
+					return user?.last_seen_at && user.last_seen_at.getTime() > offlineAt - 1000 ? user : null;
+				},
+				'the row',
+				10_000
+			);
 			expect(Math.abs(row.last_seen_at!.getTime() - offlineAt)).toBeLessThan(1000);
 			const health = await fetch(`${node.url}/healthz`);
 			expect(health.status).toBe(200);

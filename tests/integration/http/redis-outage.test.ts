@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
 import { testEnv } from '../../support/services';
-import { eventually } from '../../support/stream-reader';
+import { waitFor } from '../../support/clock';
 
 /**
  * docs/design.md §2, as a user of the product sees it: Redis dies under a running app node.
@@ -88,8 +88,9 @@ describe('Redis outage under a running node', () => {
 		await redis.restart();
 		// The node re-registers its live connections: the visitor is online again, in reads
 		// and on the agent's stream (a newer version than before the outage).
-		await eventually(
+		await waitFor(
 			async () => (await participants()).find((p) => p.id === visitor.id)?.isOnline,
+			'the participant',
 			20_000
 		);
 		const back = await agentStream.reader.presenceOf(

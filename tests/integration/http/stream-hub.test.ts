@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { dropKeyPrefix, testKeyPrefix } from '../../support/redis';
 import { openRawStream } from '../../support/sse-reader';
-import { eventually } from '../../support/stream-reader';
+import { waitFor } from '../../support/clock';
 import { testEnv } from '../../support/services';
 
 /**
@@ -65,7 +65,7 @@ describe('the stream hub with the stock tRPC client', () => {
 		const agent = ws.agents[0]!;
 		const cookie = await loginAgent(node.trpcUrl, agent.email, agent.password);
 		const stream = subscribe(createClient({ url: node.trpcUrl, auth: { agentCookie: cookie } }));
-		const ready = await eventually(() => stream.seen[0]);
+		const ready = await waitFor(() => stream.seen[0]);
 		expect(ready.data.type).toBe('ready');
 		expect(ready.id).toMatch(/^[\w-]+-\d+$/);
 		if (ready.data.type !== 'ready') throw new Error('unreachable');
@@ -73,7 +73,7 @@ describe('the stream hub with the stock tRPC client', () => {
 
 		const visitor = openClientStream(visitorClient(0));
 		await visitor.ready;
-		const online = await eventually(() =>
+		const online = await waitFor(() =>
 			stream.seen.find(
 				(e) => e.data.type === 'presence' && e.data.userId === ws.visitors[0]!.id && e.data.isOnline
 			)
@@ -86,7 +86,7 @@ describe('the stream hub with the stock tRPC client', () => {
 
 	it('UNAUTHORIZED without identity: the link errors with the code and does not retry', async () => {
 		const stream = subscribe(createClient({ url: node.trpcUrl, auth: null }));
-		const error = await eventually(() => stream.outcome.error);
+		const error = await waitFor(() => stream.outcome.error);
 		expect(error).toBeInstanceOf(TRPCClientError);
 		expect((error as TRPCClientError<never>).data).toMatchObject({
 			code: 'UNAUTHORIZED',
@@ -109,9 +109,9 @@ describe('the stream hub with the stock tRPC client', () => {
 		});
 		const ending = subscribe(signedOut);
 		const staying = subscribe(other);
-		await eventually(() => ending.seen[0] && staying.seen[0]);
+		await waitFor(() => ending.seen[0] && staying.seen[0]);
 		await signedOut.auth.logout.mutate();
-		const error = await eventually(() => ending.outcome.error);
+		const error = await waitFor(() => ending.outcome.error);
 		expect((error as TRPCClientError<never>).data).toMatchObject({ code: 'UNAUTHORIZED' });
 		await new Promise((r) => setTimeout(r, 300));
 		expect(staying.outcome).toEqual({ error: null, completed: false });
@@ -122,15 +122,15 @@ describe('the stream hub with the stock tRPC client', () => {
 	it('TOO_MANY_REQUESTS past STREAM_LIMIT_PER_PERSON; a closed stream frees its place', async () => {
 		const first = subscribe(visitorClient(1));
 		const second = subscribe(visitorClient(1));
-		await eventually(() => first.seen[0] && second.seen[0]);
+		await waitFor(() => first.seen[0] && second.seen[0]);
 		const third = subscribe(visitorClient(1));
-		const error = await eventually(() => third.outcome.error);
+		const error = await waitFor(() => third.outcome.error);
 		expect((error as TRPCClientError<never>).data).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
 
 		first.unsubscribe();
-		await eventually(async () => (await node.metric('presence_streams_open')) <= 1);
+		await waitFor(async () => (await node.metric('presence_streams_open')) <= 1);
 		const again = subscribe(visitorClient(1));
-		await eventually(() => again.seen[0]?.data.type === 'ready');
+		await waitFor(() => again.seen[0]?.data.type === 'ready');
 		second.unsubscribe();
 		again.unsubscribe();
 	});
@@ -138,12 +138,13 @@ describe('the stream hub with the stock tRPC client', () => {
 	it('a connection that expires is closed without `return`: the link comes back by itself', async () => {
 		// No heartbeat: the engine declares the connection dead after the heartbeat timeout.
 		const stream = subscribe(visitorClient(2));
-		const ready = await eventually(() => stream.seen.find((e) => e.data.type === 'ready'));
-		const back = await eventually(
+		const ready = await waitFor(() => stream.seen.find((e) => e.data.type === 'ready'));
+		const back = await waitFor(
 			() =>
 				stream.seen.find(
 					(e) => e !== ready && (e.data.type === 'resumed' || e.data.type === 'ready')
 				),
+			'the stream back',
 			15_000
 		);
 		expect(stream.outcome).toEqual({ error: null, completed: false });

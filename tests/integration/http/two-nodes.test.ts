@@ -8,7 +8,7 @@ import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { dropKeyPrefix, testKeyPrefix } from '../../support/redis';
 import { testEnv } from '../../support/services';
 import { openClientStream } from '../../support/client-stream';
-import { eventually } from '../../support/stream-reader';
+import { waitFor } from '../../support/clock';
 
 /**
  * docs/design.md §3 and §4 over real HTTP: two app processes on different ports sharing one
@@ -118,10 +118,10 @@ describe('two app nodes', () => {
 		expect(await nodeA.metric('presence_engine_sweep_lag_seconds')).toBeLessThan(5);
 		visitor.unsubscribe();
 		const closedAt = Date.now();
-		await eventually(
+		await waitFor(
 			async () => (await nodeA.metric('presence_streams_open')) === before,
-			5000,
-			20
+			'the metric',
+			5000
 		);
 		expect(Date.now() - closedAt).toBeLessThan(1000);
 	});

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PresenceChange } from '../../../src/server/presence';
-import { CONTRACT_TIMINGS, type EngineUnderTest, type MakeEngine } from './contract';
-import { uniqueId, waitFor } from './helpers';
+import { engineHarness, type MakeEngine } from './engine-under-test';
+import { uniqueId } from './helpers';
 
 /**
  * An agent's availability (issue 13) on every backend: the engine keeps a copy with the
@@ -9,23 +9,14 @@ import { uniqueId, waitFor } from './helpers';
  */
 export function describeAvailabilityContract(name: string, makeEngine: MakeEngine) {
 	describe(`availability contract: ${name}`, () => {
-		const open: EngineUnderTest[] = [];
-		const aborts: AbortController[] = [];
-
-		afterEach(async () => {
-			for (const controller of aborts.splice(0)) controller.abort();
-			for (const under of open.splice(0)) await under.close();
-		});
+		const harness = engineHarness(makeEngine);
+		const { waitFor } = harness;
 
 		it('a change emits once with a newer version, is carried by later changes and kept offline', async () => {
-			const under = await makeEngine({ ...CONTRACT_TIMINGS, graceMs: 0 });
-			open.push(under);
-			const { engine } = under;
+			const { engine } = await harness.start({ graceMs: 0 });
 			const ws = uniqueId('ws');
-			const controller = new AbortController();
-			aborts.push(controller);
 			const events: PresenceChange[] = [];
-			await engine.listen(ws, (c) => events.push(c), controller.signal);
+			await engine.listen(ws, (c) => events.push(c), harness.signal());
 
 			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'a1' });
 			await waitFor(() => events.length === 1, 'online');

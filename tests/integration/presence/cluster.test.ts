@@ -7,7 +7,8 @@ import type { WorkspaceEvent } from '../../../src/server/events/types';
 import { startRedisCluster, type RedisClusterHandle } from '../../support/redis-server';
 import { testKeyPrefix } from '../../support/redis';
 import { describeAvailabilityContract } from './availability-contract';
-import { CONTRACT_TIMINGS, describeContract, redisEngineUnderTest } from './contract';
+import { describeContract } from './contract';
+import { contractTimings, redisEngineUnderTest } from './engine-under-test';
 import {
 	assertVersionsIncrease,
 	COMMAND_TIMEOUT_MS,
@@ -95,7 +96,7 @@ describeAvailabilityContract('redis cluster', async (timings) => {
 
 describe('redis cluster: two nodes', () => {
 	const prefix = testKeyPrefix();
-	const timings: PresenceTimings = CONTRACT_TIMINGS;
+	const timings: PresenceTimings = contractTimings();
 	const aborts: AbortController[] = [];
 	const engines: RedisPresenceEngine[] = [];
 

@@ -1,12 +1,19 @@
 import { afterAll } from 'vitest';
 import { testKeyPrefix } from '../../support/redis';
-import { describeContract, memoryEngineUnderTest, redisOnTestServer } from './contract';
+import { describeAvailabilityContract } from './availability-contract';
+import { describeContract } from './contract';
+import { redisOnTestServer } from './engine-under-test';
 import { dropKeyPrefix, REDIS_URL } from './helpers';
+import { describeTypingContract } from './typing-contract';
 
-/** The same contract suite against both backends (docs/design.md §7: the embedded default passes it too). */
+/**
+ * The contract suites against the Redis backend on one Redis (cluster.test.ts: on a Redis
+ * Cluster; tests/unit/presence/memory-contract.test.ts: the embedded default, docs/design.md §7).
+ */
 
 const prefix = testKeyPrefix();
 afterAll(() => dropKeyPrefix(prefix, REDIS_URL));
 
 describeContract('redis', redisOnTestServer(prefix));
-describeContract('memory', memoryEngineUnderTest);
+describeTypingContract('redis', redisOnTestServer(prefix));
+describeAvailabilityContract('redis', redisOnTestServer(prefix));

@@ -1,163 +1,29 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Command } from 'ioredis';
-import {
-	MemoryPresenceEngine,
-	RedisPresenceEngine,
-	type PresenceEngine,
-	type PresenceTimings
-} from '../../../src/server/presence';
-import type { RedisClient } from '../../../src/server/presence/redis/client';
-import { silentLogger } from '../../../src/server/presence/shared/logger';
-import {
-	assertVersionsIncrease,
-	listen,
-	RecordingStore,
-	redisClient,
-	sleep,
-	uniqueId,
-	waitFor
-} from './helpers';
+import { describe, expect, it } from 'vitest';
+import type { PresenceTimings } from '../../../src/server/presence';
+import { contractTimings, engineHarness, type MakeEngine } from './engine-under-test';
+import { assertVersionsIncrease, listen, uniqueId } from './helpers';
 
 /**
  * The presence contract (docs/design.md §2), run against every backend: the same tests,
  * only the engine differs. `makeEngine` builds a started engine with the given timings.
  */
 
-export interface EngineUnderTest {
-	engine: PresenceEngine;
-	lastSeen: RecordingStore;
-	/**
-	 * Counts the Redis commands sent while `run` executes (Redis backend only; the memory
-	 * backend has no round trips to count).
-	 */
-	countCommands?: <T>(run: () => Promise<T>) => Promise<{ result: T; commands: string[] }>;
-	/**
-	 * What `stop()` does to the node's people in their grace: `'offline'` at once (one process:
-	 * nobody else would ever end the grace), or `'grace'` (another node's sweep ends it).
-	 */
-	onStop: 'offline' | 'grace';
-	close(): Promise<void>;
-}
-
-export type MakeEngine = (timings: PresenceTimings) => Promise<EngineUnderTest>;
-
-/** Sent by the sweeper and lease timers, which may tick during a counted call. */
-const BACKGROUND_COMMANDS = new Set([
-	'evalsha',
-	'eval',
-	'smembers',
-	'exists',
-	'set',
-	'sadd',
-	'srem'
-]);
-
-/**
- * A started Redis engine on these clients (single node or Cluster), as the suite wants it:
- * every command of a client goes through its `sendCommand` (a Cluster's before it is routed to
- * a shard), so that is where round trips are counted.
- */
-export async function redisEngineUnderTest(options: {
-	redis: RedisClient;
-	subscriber: RedisClient;
-	keyPrefix: string;
-	timings: PresenceTimings;
-	close: () => void;
-}): Promise<EngineUnderTest> {
-	const { redis, subscriber, keyPrefix, timings } = options;
-	const lastSeen = new RecordingStore();
-	const engine = new RedisPresenceEngine({
-		redis,
-		subscriber,
-		keyPrefix,
-		timings,
-		lastSeen,
-		logger: silentLogger
-	});
-	await engine.start();
-	return {
-		engine,
-		lastSeen,
-		onStop: 'grace',
-		async countCommands(run) {
-			const commands: string[] = [];
-			const original = redis.sendCommand.bind(redis);
-			const spy = (command: Command, ...rest: unknown[]) => {
-				commands.push(command.name);
-				return (original as (...args: unknown[]) => unknown)(command, ...rest);
-			};
-			(redis as unknown as { sendCommand: typeof spy }).sendCommand = spy;
-			try {
-				const result = await run();
-				return { result, commands: commands.filter((c) => !BACKGROUND_COMMANDS.has(c)) };
-			} finally {
-				(redis as unknown as { sendCommand: typeof original }).sendCommand = original;
-			}
-		},
-		async close() {
-			await engine.stop();
-			options.close();
-		}
-	};
-}
-
-/** A Redis engine on two fresh clients of the test Redis, its keys under `keyPrefix`. */
-export function redisOnTestServer(keyPrefix: string): MakeEngine {
-	return async (timings) => {
-		const redis = redisClient();
-		const subscriber = redisClient();
-		await Promise.all([redis.connect(), subscriber.connect()]);
-		return redisEngineUnderTest({
-			redis,
-			subscriber,
-			keyPrefix,
-			timings,
-			close: () => {
-				redis.disconnect();
-				subscriber.disconnect();
-			}
-		});
-	};
-}
-
-/** The single-process backend: no Redis, no Postgres. */
-export const memoryEngineUnderTest: MakeEngine = async (timings) => {
-	const lastSeen = new RecordingStore();
-	const engine = new MemoryPresenceEngine({ timings, lastSeen, logger: silentLogger });
-	await engine.start();
-	return { engine, lastSeen, onStop: 'offline', close: () => engine.stop() };
-};
-
-/** Heartbeat timeout long enough that no test needs to heartbeat unless it is about heartbeats. */
-export const CONTRACT_TIMINGS: PresenceTimings = {
-	graceMs: 200,
-	heartbeatTimeoutMs: 5000,
-	leaseTtlMs: 1000,
-	sweepIntervalMs: 50
-};
-
+const TIMINGS = contractTimings();
 /** Long enough for a grace and a few sweeps to pass on two loaded cores. */
-const SETTLE_MS = CONTRACT_TIMINGS.graceMs + 8 * CONTRACT_TIMINGS.sweepIntervalMs + 300;
+const SETTLE_MS = TIMINGS.graceMs + 8 * TIMINGS.sweepIntervalMs + 300;
 
 export function describeContract(name: string, makeEngine: MakeEngine) {
 	describe(`presence contract: ${name}`, () => {
-		const open: EngineUnderTest[] = [];
-		const aborts: AbortController[] = [];
+		const harness = engineHarness(makeEngine);
+		const { sleep, waitFor } = harness;
 
 		async function setup(timings: Partial<PresenceTimings> = {}) {
-			const under = await makeEngine({ ...CONTRACT_TIMINGS, ...timings });
-			open.push(under);
+			const under = await harness.start(timings);
 			const ws = uniqueId('ws');
-			const controller = new AbortController();
-			aborts.push(controller);
-			const events = await listen(under.engine, ws, controller.signal);
-			return { ...under, ws, events, signal: controller.signal };
+			const signal = harness.signal();
+			const events = await listen(under.engine, ws, signal);
+			return { ...under, ws, events, signal };
 		}
-
-		afterEach(async () => {
-			for (const controller of aborts.splice(0)) controller.abort();
-			for (const under of open.splice(0)) await under.close();
-		});
 
 		it('a single connection: online at once, offline after the grace, last seen both times', async () => {
 			const { engine, ws, events, lastSeen } = await setup();
@@ -187,7 +53,7 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 				currentPage: null
 			});
 			// Not before the grace (allowing a little clock slack between Redis and this process).
-			expect(Date.now() - closed).toBeGreaterThanOrEqual(CONTRACT_TIMINGS.graceMs - 20);
+			expect(Date.now() - closed).toBeGreaterThanOrEqual(TIMINGS.graceMs - 20);
 			expect(offline.lastSeenAt).toBeGreaterThanOrEqual(before - 1000);
 			const state = (await engine.read(ws, ['u1'])).get('u1')!;
 			expect(state).toMatchObject({ isOnline: false, currentPage: null, version: offline.version });
@@ -348,9 +214,7 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 			const { engine, ws, events } = await setup({ heartbeatTimeoutMs: timeout });
 			const { connectionId } = await engine.connect({ workspaceId: ws, userId: 'u1' });
 			let expired = 0;
-			const watch = new AbortController();
-			aborts.push(watch);
-			engine.watchExpiry(connectionId, () => expired++, watch.signal);
+			engine.watchExpiry(connectionId, () => expired++, harness.signal());
 			// Heartbeats keep it alive past several timeouts.
 			const started = Date.now();
 			while (Date.now() - started < timeout * 2.5) {

@@ -6,7 +6,6 @@ import { startRedisServer, type RedisServerHandle } from '../../support/redis-se
 import {
 	assertVersionsIncrease,
 	COMMAND_TIMEOUT_MS,
-	FAST,
 	listen,
 	RecordingStore,
 	redisClient,
@@ -14,6 +13,7 @@ import {
 	uniqueId,
 	waitFor
 } from './helpers';
+import { ENGINE_TIMINGS } from '../../support/timings';
 
 /**
  * Redis failures, on a redis-server of our own (killed, restarted empty, paused): presence
@@ -27,7 +27,7 @@ const engines: { engine: RedisPresenceEngine; clients: Redis[] }[] = [];
 const aborts: AbortController[] = [];
 
 // Long heartbeat timeout: only the faults under test should expire anything.
-const TIMINGS = { ...FAST, heartbeatTimeoutMs: 30_000 };
+const TIMINGS = { ...ENGINE_TIMINGS, heartbeatTimeoutMs: 30_000 };
 
 beforeAll(async () => {
 	server = await startRedisServer();

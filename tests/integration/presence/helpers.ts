@@ -1,23 +1,10 @@
 import { Redis } from 'ioredis';
 import { dropKeyPrefix, TEST_REDIS_URL } from '../../support/redis';
-import type {
-	LastSeenStore,
-	PresenceChange,
-	PresenceEngine,
-	PresenceTimings
-} from '../../../src/server/presence';
+import type { LastSeenStore, PresenceChange, PresenceEngine } from '../../../src/server/presence';
 
 /** Shared by the presence test files: clients, a recording listener, waiting, a fake store. */
 
 export const REDIS_URL = process.env.REDIS_URL ?? TEST_REDIS_URL;
-
-/** Short enough to wait on, long enough for two loaded cores. */
-export const FAST: PresenceTimings = {
-	graceMs: 200,
-	heartbeatTimeoutMs: 800,
-	leaseTtlMs: 800,
-	sweepIntervalMs: 50
-};
 
 export const COMMAND_TIMEOUT_MS = 500;
 
@@ -71,24 +58,7 @@ export async function listen(engine: PresenceEngine, workspaceId: string, signal
 	return recorder;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` is truthy; generous bounds, no timing assertions. */
-export async function waitFor<T>(
-	check: () => T | Promise<T>,
-	what: string,
-	timeoutMs = 10_000,
-	everyMs = 20
-): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = await check();
-		if (value) return value;
-		if (Date.now() > deadline)
-			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-		await sleep(everyMs);
-	}
-}
+export { sleep, waitFor } from '../../support/clock';
 
 let counter = 0;
 export function uniqueId(kind: string): string {

@@ -6,7 +6,6 @@ import { testKeyPrefix } from '../../support/redis';
 import {
 	assertVersionsIncrease,
 	dropKeyPrefix,
-	FAST,
 	listen,
 	RecordingStore,
 	redisClient,
@@ -15,6 +14,7 @@ import {
 	uniqueId,
 	waitFor
 } from './helpers';
+import { ENGINE_TIMINGS } from '../../support/timings';
 
 /** Several RedisPresenceEngine nodes, each with its own clients, sharing one Redis and prefix. */
 
@@ -29,7 +29,7 @@ interface Node {
 const nodes: Node[] = [];
 const aborts: AbortController[] = [];
 
-async function startNode(name: string, timings: PresenceTimings = FAST): Promise<Node> {
+async function startNode(name: string, timings: PresenceTimings = ENGINE_TIMINGS): Promise<Node> {
 	const redis = redisClient();
 	const subscriber = redisClient();
 	await Promise.all([redis.connect(), subscriber.connect()]);
@@ -88,7 +88,7 @@ describe('presence across nodes', () => {
 	});
 
 	it('a heartbeat sent through node B keeps node A’s connection alive', async () => {
-		const timings = { ...FAST, heartbeatTimeoutMs: 1500 };
+		const timings = { ...ENGINE_TIMINGS, heartbeatTimeoutMs: 1500 };
 		const [a, b] = [await startNode('a', timings), await startNode('b', timings)];
 		const ws = uniqueId('ws');
 		const events = await listen(a.engine, ws, signal());
@@ -140,7 +140,7 @@ describe('presence across nodes', () => {
 
 	it('a node that dies without a goodbye: its people go offline within lease TTL + sweep', async () => {
 		// A long heartbeat timeout: only the lease can expire the doomed node's connections.
-		const timings = { ...FAST, heartbeatTimeoutMs: 30_000 };
+		const timings = { ...ENGINE_TIMINGS, heartbeatTimeoutMs: 30_000 };
 		const [a, doomed] = [await startNode('a', timings), await startNode('doomed', timings)];
 		const ws = uniqueId('ws');
 		const events = await listen(a.engine, ws, signal());
@@ -154,17 +154,17 @@ describe('presence across nodes', () => {
 		await waitFor(
 			() => ['u1', 'u2'].every((p) => events.of(p).some((e) => !e.isOnline)),
 			'offline after the lease lapses',
-			FAST.leaseTtlMs + FAST.sweepIntervalMs + 5000
+			ENGINE_TIMINGS.leaseTtlMs + ENGINE_TIMINGS.sweepIntervalMs + 5000
 		);
 		const took = Date.now() - crashedAt;
 		// Bound: lease TTL + sweep period (+ generous slack for loaded machines); well below the heartbeat timeout path.
-		expect(took).toBeLessThan(FAST.leaseTtlMs + FAST.sweepIntervalMs + 3000);
+		expect(took).toBeLessThan(ENGINE_TIMINGS.leaseTtlMs + ENGINE_TIMINGS.sweepIntervalMs + 3000);
 		expect(events.of('u3').map((e) => e.isOnline)).toEqual([true]);
 		expect(await a.engine.isOnline(ws, 'u3')).toBe(true);
 	});
 
 	it('a stalled node whose lease lapsed re-registers its connections under a new incarnation', async () => {
-		const timings = { ...FAST, heartbeatTimeoutMs: 30_000 };
+		const timings = { ...ENGINE_TIMINGS, heartbeatTimeoutMs: 30_000 };
 		const [a, b] = [await startNode('a', timings), await startNode('b', timings)];
 		const ws = uniqueId('ws');
 		const events = await listen(a.engine, ws, signal());
@@ -179,7 +179,7 @@ describe('presence across nodes', () => {
 		admin.disconnect();
 		// Either A reaps it first (B's stream learns via watchExpiry) or B re-registers it first.
 		await waitFor(() => b.engine.holderId !== before, 'a new incarnation', 5000);
-		await sleep(FAST.leaseTtlMs * 2);
+		await sleep(ENGINE_TIMINGS.leaseTtlMs * 2);
 		const online = await a.engine.isOnline(ws, 'u1');
 		if (expired === 1) {
 			expect(events.of('u1').some((e) => !e.isOnline)).toBe(true);
@@ -194,7 +194,7 @@ describe('presence across nodes', () => {
 		const [statsA, statsB] = [await a.engine.stats(), await b.engine.stats()];
 		expect(statsB.reincarnations_total).toBe(1);
 		expect(statsA.reincarnations_total).toBe(0);
-		expect(statsB.lease_refresh_age_ms).toBeLessThan(FAST.leaseTtlMs);
+		expect(statsB.lease_refresh_age_ms).toBeLessThan(ENGINE_TIMINGS.leaseTtlMs);
 		// B published u1's changes (connect, focus); A received them on its bus.
 		expect(statsB.changes_published_total).toBeGreaterThanOrEqual(2);
 		expect(statsA.changes_received_total).toBeGreaterThanOrEqual(2);

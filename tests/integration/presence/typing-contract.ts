@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PresenceTimings, TypingChange } from '../../../src/server/presence';
-import { CONTRACT_TIMINGS, type EngineUnderTest, type MakeEngine } from './contract';
-import { listen, sleep, uniqueId, waitFor } from './helpers';
+import { contractTimings, engineHarness, type MakeEngine } from './engine-under-test';
+import { listen, uniqueId } from './helpers';
 
 /**
  * Typing (issue 13), on every backend: a start and an end per burst of typing, whatever ends it
@@ -10,30 +10,22 @@ import { listen, sleep, uniqueId, waitFor } from './helpers';
 
 const TTL_MS = 400;
 /** A sweep or two past the deadline, on two loaded cores. */
-const SLACK_MS = 6 * CONTRACT_TIMINGS.sweepIntervalMs + 400;
+const SLACK_MS = 6 * contractTimings().sweepIntervalMs + 400;
 
 export function describeTypingContract(name: string, makeEngine: MakeEngine) {
 	describe(`typing contract: ${name}`, () => {
-		const open: EngineUnderTest[] = [];
-		const aborts: AbortController[] = [];
+		const harness = engineHarness(makeEngine);
+		const { sleep, waitFor } = harness;
 
 		async function setup(timings: Partial<PresenceTimings> = {}) {
-			const under = await makeEngine({ ...CONTRACT_TIMINGS, ...timings });
-			open.push(under);
+			const under = await harness.start(timings);
 			const ws = uniqueId('ws');
-			const controller = new AbortController();
-			aborts.push(controller);
 			const events: TypingChange[] = [];
-			await under.engine.listenTyping(ws, (c) => events.push(c), controller.signal);
+			await under.engine.listenTyping(ws, (c) => events.push(c), harness.signal());
 			const of = (userId: string, conversationId = 'cv1') =>
 				events.filter((e) => e.userId === userId && e.conversationId === conversationId);
 			return { ...under, ws, events, of };
 		}
-
-		afterEach(async () => {
-			for (const controller of aborts.splice(0)) controller.abort();
-			for (const under of open.splice(0)) await under.close();
-		});
 
 		it('start, extend, end by deadline: one start and one end', async () => {
 			const { engine, ws, of } = await setup();
@@ -125,10 +117,8 @@ export function describeTypingContract(name: string, makeEngine: MakeEngine) {
 		it('people and conversations are independent; other workspaces hear nothing', async () => {
 			const { engine, ws, of, events } = await setup();
 			const other = uniqueId('ws');
-			const controller = new AbortController();
-			aborts.push(controller);
 			const elsewhere: TypingChange[] = [];
-			await engine.listenTyping(other, (c) => elsewhere.push(c), controller.signal);
+			await engine.listenTyping(other, (c) => elsewhere.push(c), harness.signal());
 			const u1 = await engine.connect({ workspaceId: ws, userId: 'u1' });
 			const u2 = await engine.connect({ workspaceId: ws, userId: 'u2' });
 			await engine.typing(u1.connectionId, 'cv1', 5000);
@@ -142,23 +132,15 @@ export function describeTypingContract(name: string, makeEngine: MakeEngine) {
 	});
 
 	describe(`idle contract: ${name}`, () => {
-		const open: EngineUnderTest[] = [];
-		const aborts: AbortController[] = [];
+		const harness = engineHarness(makeEngine);
+		const { sleep, waitFor } = harness;
 
 		async function setup() {
-			const under = await makeEngine(CONTRACT_TIMINGS);
-			open.push(under);
+			const under = await harness.start();
 			const ws = uniqueId('ws');
-			const controller = new AbortController();
-			aborts.push(controller);
-			const events = await listen(under.engine, ws, controller.signal);
+			const events = await listen(under.engine, ws, harness.signal());
 			return { ...under, ws, events };
 		}
-
-		afterEach(async () => {
-			for (const controller of aborts.splice(0)) controller.abort();
-			for (const under of open.splice(0)) await under.close();
-		});
 
 		it('idle only when every connection is; the next input on any ends it; one event per change', async () => {
 			const { engine, ws, events } = await setup();
