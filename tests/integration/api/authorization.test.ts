@@ -32,6 +32,8 @@ interface Case {
 	input: () => unknown;
 	/** Input its schema refuses (procedures without input have none). */
 	bad?: unknown;
+	/** What its first caller gets: their own resource, not just a call that did not fail. */
+	answer: () => unknown;
 	/** Someone of this kind, outside the resource, gets FORBIDDEN. */
 	outsider?: 'agent of another workspace' | 'another visitor';
 }
@@ -42,29 +44,57 @@ const PNG =
 	'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 
 const cases: Case[] = [
-	{ path: 'auth.me', who: ['agent'], input: () => undefined },
+	{
+		path: 'auth.me',
+		who: ['agent'],
+		input: () => undefined,
+		answer: () => ({ id: a.agents[0]!.id, workspaceId: a.id })
+	},
 	{
 		path: 'visitors.byId',
 		who: ['agent'],
 		input: () => ({ visitorId: v0().id }),
+		answer: () => ({ id: v0().id, isOnline: true }),
 		bad: { visitorId: 'not-a-uuid' },
 		outsider: 'agent of another workspace'
 	},
-	{ path: 'visitors.online', who: ['agent'], input: () => undefined, bad: { limit: 0 } },
+	{
+		path: 'visitors.online',
+		who: ['agent'],
+		input: () => undefined,
+		bad: { limit: 0 },
+		answer: () =>
+			expect.arrayContaining([
+				expect.objectContaining({ id: v0().id, conversationId: v0().conversationId })
+			])
+	},
 	{
 		path: 'visitors.startConversation',
 		who: ['agent'],
 		// The visitor already has one: answering it writes nothing, so the refusals can count rows.
 		input: () => ({ visitorId: v0().id }),
+		answer: () => ({ conversationId: v0().conversationId, created: false }),
 		bad: { visitorId: 'not-a-uuid' },
 		outsider: 'agent of another workspace'
 	},
-	{ path: 'widget.startConversation', who: ['visitor'], input: () => undefined },
-	{ path: 'conversations.list', who: ['agent', 'visitor'], input: () => undefined },
+	{
+		path: 'widget.startConversation',
+		who: ['visitor'],
+		input: () => undefined,
+		answer: () => ({ conversationId: v0().conversationId })
+	},
+	{
+		path: 'conversations.list',
+		who: ['agent', 'visitor'],
+		input: () => undefined,
+		answer: () => expect.arrayContaining([expect.objectContaining({ id: v0().conversationId })])
+	},
 	{
 		path: 'conversations.participants',
 		who: ['visitor', 'agent'],
 		input: () => ({ conversationId: v0().conversationId }),
+		answer: () =>
+			expect.arrayContaining([expect.objectContaining({ id: v0().id, kind: 'visitor' })]),
 		bad: { conversationId: 42 },
 		outsider: 'another visitor'
 	},
@@ -72,6 +102,7 @@ const cases: Case[] = [
 		path: 'messages.list',
 		who: ['visitor', 'agent'],
 		input: () => ({ conversationId: v0().conversationId }),
+		answer: () => ({ messages: expect.any(Array), nextCursor: null }),
 		bad: { conversationId: NOBODY, cursor: 'x'.repeat(500) },
 		outsider: 'agent of another workspace'
 	},
@@ -79,6 +110,9 @@ const cases: Case[] = [
 		path: 'messages.send',
 		who: ['visitor', 'agent'],
 		input: () => ({ conversationId: v0().conversationId, body: 'hello' }),
+		answer: () => ({
+			message: { conversationId: v0().conversationId, senderId: v0().id, body: 'hello' }
+		}),
 		bad: { conversationId: NOBODY, body: '' },
 		outsider: 'another visitor'
 	},
@@ -86,6 +120,7 @@ const cases: Case[] = [
 		path: 'messages.markRead',
 		who: ['visitor', 'agent'],
 		input: () => ({ conversationId: v0().conversationId }),
+		answer: () => ({ at: expect.any(String) }),
 		bad: {},
 		outsider: 'agent of another workspace'
 	},
@@ -93,6 +128,7 @@ const cases: Case[] = [
 		path: 'presence.heartbeat',
 		who: ['visitor', 'agent'],
 		input: () => ({ connectionId }),
+		answer: () => ({ ok: true }),
 		bad: { connectionId: '' },
 		outsider: 'another visitor'
 	},
@@ -100,6 +136,7 @@ const cases: Case[] = [
 		path: 'presence.focus',
 		who: ['visitor', 'agent'],
 		input: () => ({ connectionId, conversationId: v0().conversationId }),
+		answer: () => ({ ok: true }),
 		bad: { connectionId: 'conn', conversationId: 'nope' },
 		outsider: 'another visitor'
 	},
@@ -107,6 +144,7 @@ const cases: Case[] = [
 		path: 'presence.page',
 		who: ['visitor', 'agent'],
 		input: () => ({ connectionId, url: 'https://shop.example/', title: 'Shop' }),
+		answer: () => ({ ok: true }),
 		bad: { connectionId: 'conn', url: 'javascript:alert(1)', title: 'x' },
 		outsider: 'another visitor'
 	},
@@ -114,6 +152,7 @@ const cases: Case[] = [
 		path: 'presence.preview',
 		who: ['visitor', 'agent'],
 		input: () => ({ connectionId, image: PNG }),
+		answer: () => ({ ok: true, stored: true }),
 		bad: { connectionId: 'conn', image: 'x'.repeat(200_000) },
 		outsider: 'another visitor'
 	},
@@ -121,6 +160,11 @@ const cases: Case[] = [
 		path: 'presence.previewImage',
 		who: ['agent'],
 		input: () => ({ userId: v0().id }),
+		// The preview stored by the case above (cases run in order).
+		answer: () => ({
+			dataUrl: `data:image/png;base64,${PNG}`,
+			page: { url: 'https://shop.example/' }
+		}),
 		bad: { userId: 7 },
 		outsider: 'agent of another workspace'
 	},
@@ -128,6 +172,15 @@ const cases: Case[] = [
 		path: 'presence.status',
 		who: ['agent', 'visitor'],
 		input: () => ({ userIds: [v0().id] }),
+		// With the focus and page reported by the cases above.
+		answer: () => [
+			expect.objectContaining({
+				userId: v0().id,
+				isOnline: true,
+				focusConversationId: v0().conversationId,
+				currentPage: { url: 'https://shop.example/', title: 'Shop' }
+			})
+		],
 		bad: { userIds: [] },
 		outsider: 'another visitor'
 	}
@@ -154,7 +207,9 @@ function call(caller: AppCaller, path: string, input: unknown): Promise<unknown>
 
 describe.each(cases)('$path', (c) => {
 	it('answers its caller', async () => {
-		await expect(call(t.caller(credentials(c.who[0]!)), c.path, c.input())).resolves.not.toThrow();
+		expect(await call(t.caller(credentials(c.who[0]!)), c.path, c.input())).toMatchObject(
+			c.answer() as object
+		);
 	});
 
 	it('is UNAUTHORIZED with no identity, or a credential of the wrong kind', async () => {
