@@ -1,3 +1,4 @@
+import { waitFor } from '../../support/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, loginAgent } from '../../../src/lib/client/node';
 import { loadConfig } from '../../../src/server/config';
@@ -93,9 +94,7 @@ describe('app nodes dying', () => {
 		const stopped = leaving.stop();
 		// The client notices its stream ended and reconnects, here to the surviving node (a
 		// balancer in front would send its EventSource's own reconnect there).
-		const start = Date.now();
-		while (!first.lost() && Date.now() - start < 10_000)
-			await new Promise((r) => setTimeout(r, 20));
+		await waitFor(() => first.lost(), 'the stream to end with its node', 10_000);
 		first.unsubscribe();
 		const second = visitorStream(survivor, visitor.visitorToken);
 		await second.ready;
