@@ -150,56 +150,62 @@ export class Metrics {
 		);
 
 		// The engine's side, read once per scrape by render().
-		const stat = (read: (s: PresenceStats) => number) => () =>
-			this.#engineStats ? read(this.#engineStats) : 0;
-		gauge(
-			registers,
-			'presence_engine_local_connections',
-			'Presence connections held by this node',
-			stat((s) => s.local_connections)
-		);
-		gauge(
-			registers,
-			'presence_engine_local_people',
-			'Distinct people behind the connections this node holds',
-			stat((s) => s.local_people)
-		);
-		gauge(
-			registers,
-			'presence_engine_sweep_lag_seconds',
-			'How overdue the oldest presence deadline is (about 0 while sweeps keep up)',
-			stat((s) => s.sweep_lag_ms / 1000)
-		);
-		gauge(
-			registers,
-			'presence_lease_refresh_age_seconds',
-			'Since this node last renewed its lease; past the lease TTL other nodes reap it',
-			stat((s) => s.lease_refresh_age_ms / 1000)
-		);
-		counter(
-			registers,
-			'presence_lease_reincarnations_total',
-			'Times this node found its lease gone (stalled past the TTL, or Redis lost data) and re-registered',
-			stat((s) => s.reincarnations_total)
-		);
-		counter(
-			registers,
-			'presence_changes_published_total',
-			'Presence changes published by this node (online, offline, focus, page)',
-			stat((s) => s.changes_published_total)
-		);
-		counter(
-			registers,
-			'presence_changes_received_total',
-			'Presence changes received by this node for its local streams',
-			stat((s) => s.changes_received_total)
-		);
-		counter(
-			registers,
-			'presence_engine_errors_total',
-			'Failed backend calls of the presence engine (Redis, and last_seen_at writes)',
-			stat((s) => s.errors_total)
-		);
+		const engineSeries: ['gauge' | 'counter', string, string, (stats: PresenceStats) => number][] =
+			[
+				[
+					'gauge',
+					'presence_engine_local_connections',
+					'Presence connections held by this node',
+					(s) => s.local_connections
+				],
+				[
+					'gauge',
+					'presence_engine_local_people',
+					'Distinct people behind the connections this node holds',
+					(s) => s.local_people
+				],
+				[
+					'gauge',
+					'presence_engine_sweep_lag_seconds',
+					'How overdue the oldest presence deadline is (about 0 while sweeps keep up)',
+					(s) => s.sweep_lag_ms / 1000
+				],
+				[
+					'gauge',
+					'presence_lease_refresh_age_seconds',
+					'Since this node last renewed its lease; past the lease TTL other nodes reap it',
+					(s) => s.lease_refresh_age_ms / 1000
+				],
+				[
+					'counter',
+					'presence_lease_reincarnations_total',
+					'Times this node found its lease gone (stalled past the TTL, or Redis lost data) and re-registered',
+					(s) => s.reincarnations_total
+				],
+				[
+					'counter',
+					'presence_changes_published_total',
+					'Presence changes published by this node (online, offline, focus, page)',
+					(s) => s.changes_published_total
+				],
+				[
+					'counter',
+					'presence_changes_received_total',
+					'Presence changes received by this node for its local streams',
+					(s) => s.changes_received_total
+				],
+				[
+					'counter',
+					'presence_engine_errors_total',
+					'Failed backend calls of the presence engine (Redis, and last_seen_at writes)',
+					(s) => s.errors_total
+				]
+			];
+		for (const [kind, name, help, read] of engineSeries) {
+			(kind === 'gauge' ? gauge : counter)(registers, name, help, () =>
+				this.#engineStats ? read(this.#engineStats) : 0
+			);
+		}
 		gauge(
 			registers,
 			'presence_event_loop_utilization_ratio',

@@ -58,13 +58,7 @@ export async function ensureConversation(
 			.forUpdate()
 			.executeTakeFirst();
 		if (!visitor) return null;
-		const existing = await trx
-			.selectFrom('conversations')
-			.select('id')
-			.where('visitor_id', '=', visitorId)
-			.orderBy('created_at', 'desc')
-			.limit(1)
-			.executeTakeFirst();
+		const existing = await latestConversationOf(trx, visitorId);
 		if (existing) return { conversationId: existing.id, participantIds: [], created: false };
 		const conversation = await trx
 			.insertInto('conversations')

@@ -2,6 +2,7 @@ import type { ChatMessage } from '../../lib/events';
 import { participantsOf } from '../db/conversations';
 import { insertMessage, markDelivered, markRead, unreadCount } from '../db/messages';
 import { publishEvent } from '../events/publish';
+import type { WorkspaceEvent } from '../events/types';
 import type { Services } from '../services';
 import type { Identity } from '../trpc';
 
@@ -82,11 +83,8 @@ export async function deliverLoaded(
 ) {
 	const moved = await markDelivered(services.db, conversationId, [reader.userId], newest);
 	if (moved.length === 0) return;
-	const participants = await participantsOf(services.db, conversationId);
-	await publishEvent(services, reader.workspaceId, {
+	await tellParticipants(services, reader.workspaceId, conversationId, {
 		type: 'delivered',
-		conversationId,
-		recipients: participants.map((p) => p.id),
 		userId: reader.userId,
 		at: newest.toISOString()
 	});
@@ -100,11 +98,8 @@ export async function markConversationRead(
 ) {
 	const at = new Date();
 	await markRead(services.db, conversationId, [reader.userId], at);
-	const participants = await participantsOf(services.db, conversationId);
-	await publishEvent(services, reader.workspaceId, {
+	await tellParticipants(services, reader.workspaceId, conversationId, {
 		type: 'read',
-		conversationId,
-		recipients: participants.map((p) => p.id),
 		readerId: reader.userId,
 		at: at.toISOString()
 	});
@@ -120,3 +115,22 @@ export async function markReadOnFocus(
 	if ((await unreadCount(services.db, conversationId, reader.userId)) === 0) return;
 	await markConversationRead(services, reader, conversationId);
 }
+
+/** A receipt (read or delivered) sent to everyone in the conversation, the reader included. */
+type Receipt = Extract<WorkspaceEvent, { type: 'read' | 'delivered' }>;
+
+async function tellParticipants(
+	services: Services,
+	workspaceId: string,
+	conversationId: string,
+	receipt: DistributiveOmit<Receipt, 'conversationId' | 'recipients'>
+) {
+	const participants = await participantsOf(services.db, conversationId);
+	await publishEvent(services, workspaceId, {
+		...receipt,
+		conversationId,
+		recipients: participants.map((p) => p.id)
+	} as Receipt);
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

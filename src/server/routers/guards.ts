@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { conversationInWorkspace, isParticipant } from '../db/conversations';
+import { findUser } from '../db/people';
 import type { Limits, RateLimit } from '../limits/rate-limiter';
 import { workspaceOfConnection } from '../presence/shared/ids';
 import type { Context } from '../context';
@@ -24,6 +25,21 @@ export async function requireParticipant(ctx: Caller, conversationId: string) {
 		throw new TRPCError({ code: 'FORBIDDEN', message: 'You are not part of this conversation' });
 	}
 	return conversation;
+}
+
+/** A visitor of the caller's workspace (agents see their own workspace's visitors only). */
+export async function requireWorkspaceVisitor(ctx: Caller, visitorId: string) {
+	const visitor = await findUser(ctx.services.db, visitorId);
+	if (!visitor || visitor.kind !== 'visitor') {
+		throw new TRPCError({ code: 'NOT_FOUND', message: 'No such visitor' });
+	}
+	if (visitor.workspace_id !== ctx.identity.workspaceId) {
+		throw new TRPCError({
+			code: 'FORBIDDEN',
+			message: 'This visitor belongs to another workspace'
+		});
+	}
+	return visitor;
 }
 
 /** The connection is live and the caller's own (a heartbeat may reach any node: no sticky sessions). */

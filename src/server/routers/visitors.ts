@@ -1,11 +1,10 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { conversationIdsOf } from '../db/conversations';
-import { ensureConversation, findUser, visitorsAmong } from '../db/people';
-import { publishEvent } from '../events/publish';
+import { visitorsAmong } from '../db/people';
+import { startConversation } from '../messaging/start-conversation';
 import { agentProcedure, router } from '../trpc';
 import { updateFor } from '../viewer';
-import { rateLimit } from './guards';
+import { rateLimit, requireWorkspaceVisitor } from './guards';
 import { presenceFor } from './presence-fields';
 
 /** The most visitors one `visitors.online` answers (the engine is asked for this many people). */
@@ -15,16 +14,7 @@ export const visitorsRouter = router({
 	/** One visitor of the agent's workspace, with presence (the visitor context panel). */
 	byId: agentProcedure.input(z.object({ visitorId: z.uuid() })).query(async ({ ctx, input }) => {
 		const { services, identity } = ctx;
-		const visitor = await findUser(services.db, input.visitorId);
-		if (!visitor || visitor.kind !== 'visitor') {
-			throw new TRPCError({ code: 'NOT_FOUND', message: 'No such visitor' });
-		}
-		if (visitor.workspace_id !== identity.workspaceId) {
-			throw new TRPCError({
-				code: 'FORBIDDEN',
-				message: 'This visitor belongs to another workspace'
-			});
-		}
+		const visitor = await requireWorkspaceVisitor(ctx, input.visitorId);
 		const conversationIds = await conversationIdsOf(services.db, identity.userId);
 		const presence = await presenceFor(
 			services,
@@ -88,26 +78,7 @@ export const visitorsRouter = router({
 		.mutation(async ({ ctx, input }) => {
 			const { services, identity } = ctx;
 			await rateLimit(ctx, 'startConversation', identity.userId);
-			const visitor = await findUser(services.db, input.visitorId);
-			if (!visitor || visitor.kind !== 'visitor') {
-				throw new TRPCError({ code: 'NOT_FOUND', message: 'No such visitor' });
-			}
-			if (visitor.workspace_id !== identity.workspaceId) {
-				throw new TRPCError({
-					code: 'FORBIDDEN',
-					message: 'This visitor belongs to another workspace'
-				});
-			}
-			const started = await ensureConversation(services.db, identity.workspaceId, visitor.id);
-			if (!started) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such visitor' });
-			if (started.created) {
-				await publishEvent(services, identity.workspaceId, {
-					type: 'conversation',
-					conversationId: started.conversationId,
-					recipients: started.participantIds,
-					visitorId: input.visitorId
-				});
-			}
-			return { conversationId: started.conversationId, created: started.created };
+			const visitor = await requireWorkspaceVisitor(ctx, input.visitorId);
+			return startConversation(services, identity.workspaceId, visitor.id);
 		})
 });

@@ -1,17 +1,27 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { issueToken, verifyToken, VISITOR_TTL_SECONDS } from '../auth/tokens';
-import {
-	createVisitor,
-	ensureConversation,
-	findUser,
-	findWorkspaceByKey,
-	latestConversationOf
-} from '../db/people';
+import { createVisitor, findUser, findWorkspaceByKey, latestConversationOf } from '../db/people';
 import { publicProcedure, router, visitorProcedure } from '../trpc';
-import { publishEvent } from '../events/publish';
+import { startConversation } from '../messaging/start-conversation';
 import { rateLimit } from './guards';
 import { visitorName } from '../names';
+
+/** What `session` answers: who the visitor is, with a fresh token (a resume rotates it). */
+function visitorSession(
+	secret: string,
+	workspaceId: string,
+	visitor: { visitorId: string; conversationId: string | null; displayName: string }
+) {
+	return {
+		visitorToken: issueToken(
+			{ kind: 'visitor', sub: visitor.visitorId, ws: workspaceId },
+			secret,
+			VISITOR_TTL_SECONDS
+		),
+		...visitor
+	};
+}
 
 export const widgetRouter = router({
 	/**
@@ -46,31 +56,21 @@ export const widgetRouter = router({
 				const visitor = await findUser(db, claims.sub);
 				if (visitor && visitor.kind === 'visitor' && visitor.workspace_id === workspace.id) {
 					const conversation = await latestConversationOf(db, visitor.id);
-					return {
-						visitorToken: issueToken(
-							{ kind: 'visitor', sub: visitor.id, ws: workspace.id },
-							config.SESSION_SECRET,
-							VISITOR_TTL_SECONDS
-						),
+					return visitorSession(config.SESSION_SECRET, workspace.id, {
 						visitorId: visitor.id,
 						conversationId: conversation?.id ?? null,
 						displayName: visitor.display_name
-					};
+					});
 				}
 			}
 			await rateLimit(ctx, 'session', ctx.clientKey);
 			const displayName = visitorName();
 			const created = await createVisitor(db, workspace.id, displayName);
-			return {
-				visitorToken: issueToken(
-					{ kind: 'visitor', sub: created.visitorId, ws: workspace.id },
-					config.SESSION_SECRET,
-					VISITOR_TTL_SECONDS
-				),
+			return visitorSession(config.SESSION_SECRET, workspace.id, {
 				visitorId: created.visitorId,
-				conversationId: null as string | null,
+				conversationId: null,
 				displayName
-			};
+			});
 		}),
 
 	/**
@@ -80,17 +80,11 @@ export const widgetRouter = router({
 	startConversation: visitorProcedure.mutation(async ({ ctx }) => {
 		const { services, identity } = ctx;
 		await rateLimit(ctx, 'startConversation', identity.userId);
-		const started = await ensureConversation(services.db, identity.workspaceId, identity.userId);
-		if (!started) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such visitor' });
-		if (started.created) {
-			// Agents' open streams learn of the new conversation (and so of this visitor's presence).
-			await publishEvent(services, identity.workspaceId, {
-				type: 'conversation',
-				conversationId: started.conversationId,
-				recipients: started.participantIds,
-				visitorId: identity.userId
-			});
-		}
-		return { conversationId: started.conversationId };
+		const { conversationId } = await startConversation(
+			services,
+			identity.workspaceId,
+			identity.userId
+		);
+		return { conversationId };
 	})
 });
