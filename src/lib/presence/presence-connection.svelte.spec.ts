@@ -1,24 +1,22 @@
 import { TRPCError } from '@trpc/server';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { localServer } from '../../../tests/support/local-server';
-import type { PresenceUpdate } from '../events';
-import { PresenceConnection } from './presence-connection.svelte';
-
-function update(userId: string, patch: Partial<PresenceUpdate> = {}): PresenceUpdate {
-	return {
-		userId,
-		isOnline: true,
-		status: 'active',
-		focusConversationId: null,
-		lastSeenAt: '2024-05-01T10:00:00.000Z',
-		currentPage: null,
-		version: 1,
-		...patch
-	};
-}
+import { presenceUpdate as update } from '../../../tests/support/presence-update';
+import { PresenceConnection, type PresenceConnectionOptions } from './presence-connection.svelte';
 
 /** Lets the stream's events and the calls' answers travel through the tRPC client. */
 const settle = () => vi.advanceTimersByTimeAsync(0);
+
+/** A connection over a fresh local server, started and live as connection `c1`. */
+async function live(options?: PresenceConnectionOptions) {
+	const fake = localServer();
+	const connection = new PresenceConnection(fake.client, options);
+	connection.start();
+	await settle();
+	fake.ready('c1');
+	await settle();
+	return { fake, connection };
+}
 
 function notFound() {
 	return new TRPCError({ code: 'NOT_FOUND', message: 'This connection expired' });
@@ -64,12 +62,7 @@ describe('PresenceConnection', () => {
 	});
 
 	it('heartbeats at the interval the server asks for, and stops on destroy', async () => {
-		const fake = localServer();
-		const connection = new PresenceConnection(fake.client);
-		connection.start();
-		await settle();
-		fake.ready('c1');
-		await settle();
+		const { fake, connection } = await live();
 		await vi.advanceTimersByTimeAsync(3100);
 		expect(fake.calls.filter((c) => c.path === 'heartbeat')).toHaveLength(3);
 		expect(fake.calls.find((c) => c.path === 'heartbeat')).toEqual({
@@ -83,12 +76,7 @@ describe('PresenceConnection', () => {
 	});
 
 	it('resubscribes with a backoff when the server ends the stream', async () => {
-		const fake = localServer();
-		const connection = new PresenceConnection(fake.client, { backoffMs: 200 });
-		connection.start();
-		await settle();
-		fake.ready('c1');
-		await settle();
+		const { fake, connection } = await live({ backoffMs: 200 });
 		fake.streams[0]!.end();
 		await settle();
 		expect(connection.connected).toBe(false);
@@ -103,12 +91,7 @@ describe('PresenceConnection', () => {
 	});
 
 	it('starts a fresh stream when a heartbeat says the connection is gone', async () => {
-		const fake = localServer();
-		const connection = new PresenceConnection(fake.client);
-		connection.start();
-		await settle();
-		fake.ready('c1');
-		await settle();
+		const { fake, connection } = await live();
 		fake.failures.set('heartbeat', notFound());
 		await vi.advanceTimersByTimeAsync(1050);
 		expect(fake.streams[0]!.unsubscribed).toBe(true);
@@ -155,12 +138,7 @@ describe('PresenceConnection', () => {
 	});
 
 	it('tells every new connection "no focus" too: it may have inherited the reloaded tab\'s', async () => {
-		const fake = localServer();
-		const connection = new PresenceConnection(fake.client, { backoffMs: 10 });
-		connection.start();
-		await settle();
-		fake.ready('c1');
-		await settle();
+		const { fake, connection } = await live({ backoffMs: 10 });
 		expect(fake.calls).toEqual([
 			{ path: 'focus', input: { connectionId: 'c1', conversationId: null } }
 		]);
@@ -226,12 +204,7 @@ describe('PresenceConnection: typing, idle, availability and the team (issue 13)
 	});
 
 	it('reports typing at most once per TTL/3, and again at once after a send', async () => {
-		const fake = localServer();
-		const connection = new PresenceConnection(fake.client);
-		connection.start();
-		await settle();
-		fake.ready('c1');
-		await settle();
+		const { fake, connection } = await live();
 		const typed = () => fake.calls.filter((c) => c.path === 'typing').length;
 		connection.reportTyping('k');
 		await vi.advanceTimersByTimeAsync(10);

@@ -1,19 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { PresenceUpdate } from '../events';
+import { presenceUpdate as update } from '../../../tests/support/presence-update';
 import { PresenceStore } from './presence-store.svelte';
-
-function update(userId: string, patch: Partial<PresenceUpdate> = {}): PresenceUpdate {
-	return {
-		userId,
-		isOnline: true,
-		status: 'active',
-		focusConversationId: null,
-		lastSeenAt: '2024-05-01T10:00:00.000Z',
-		currentPage: null,
-		version: 1,
-		...patch
-	};
-}
 
 describe('PresenceStore', () => {
 	it('answers unknown for a person it was never told about', () => {
