@@ -4,6 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import pg from 'pg';
 import type { PresenceStatus, PresenceUpdate, StreamEvent } from '../../src/lib/events';
+import { ReportFlush } from '../../src/lib/presence/report-flush';
 import { applyIfNewer, replaceWithSnapshot } from '../../src/lib/presence/store-rules';
 import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../src/lib/protocol';
 import { loadConfig } from '../../src/server/config';
@@ -312,9 +313,8 @@ class Tab {
 	#heartbeat: ReturnType<typeof setInterval> | null = null;
 	#retry: ReturnType<typeof setTimeout> | null = null;
 	#sent: Sent = { connectionId: null, focus: null, page: null };
-	#flushQueued = false;
-	#flushing = false;
-	#flushAgain = false;
+	/** One round of report calls in flight at a time, as PresenceConnection's reports do. */
+	#reports = new ReportFlush(() => this.#flushOnce());
 	#live = true;
 
 	constructor(
@@ -607,32 +607,10 @@ class Tab {
 	}
 
 	#queueFlush() {
-		if (this.#flushQueued || !this.#live) return;
-		this.#flushQueued = true;
-		queueMicrotask(() => {
-			this.#flushQueued = false;
-			void this.#flush();
-		});
+		if (this.#live) this.#reports.queue();
 	}
 
-	/** PresenceConnection's #flush: one round of report calls in flight at a time. */
-	async #flush() {
-		if (this.#flushing) {
-			this.#flushAgain = true;
-			return;
-		}
-		this.#flushing = true;
-		try {
-			do {
-				this.#flushAgain = false;
-				await this.#flushOnce();
-			} while (this.#flushAgain);
-		} finally {
-			this.#flushing = false;
-		}
-	}
-
-	/** PresenceConnection's #flushOnce: page when changed, focus when changed since the connection began. */
+	/** PresenceReports' round (src/lib/presence/presence-reports.ts): page when changed, focus when changed since the connection began. */
 	async #flushOnce() {
 		const connectionId = this.#connectionId;
 		if (!connectionId || !this.#live) return;

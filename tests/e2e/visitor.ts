@@ -6,7 +6,7 @@ import { expect, type Locator, type Page } from '@playwright/test';
  * widget does just before that first message (`widget.startConversation`), with no message, and
  * wait for the widget to learn of it from its stream.
  */
-/** Where the widget keeps its token (`VISITOR_TOKEN_KEY` in src/lib/widget/widget.svelte.ts). */
+/** Where the widget keeps its token (`VISITOR_TOKEN_KEY` in src/lib/widget/visitor-session.ts). */
 const VISITOR_TOKEN_KEY = 'presence.visitorToken';
 
 export async function beginConversation(page: Page, widget: Locator): Promise<string> {

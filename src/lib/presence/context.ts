@@ -1,5 +1,5 @@
 import { getContext, setContext } from 'svelte';
-import type { PresenceConnection } from './presence.svelte';
+import type { PresenceConnection } from './presence-connection.svelte';
 
 const KEY = Symbol('presence-connection');
 

@@ -1,7 +1,7 @@
 import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it, vi } from 'vitest';
 import type { PresenceClient } from '../client';
-import { startVisitorSession, type TokenStorage } from './widget.svelte';
+import { startVisitorSession, type TokenStorage } from './visitor-session';
 
 function memoryStorage(initial: string | null): TokenStorage & { value: string | null } {
 	return {
