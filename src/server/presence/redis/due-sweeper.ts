@@ -1,12 +1,9 @@
 import type { LastSeenWriter } from '../shared/last-seen-writer';
-import type { PresenceLogger, ThrottledLog } from '../shared/logger';
 import { RepeatingTask } from '../shared/timer';
-import type { PresenceTimings } from '../types';
-import type { RedisClient } from './client';
 import { DueNotes } from './due-notes';
-import type { PresenceKeys } from './keys';
 import type { NodeLease } from './node-lease';
-import { PARALLEL, type PresenceScripts } from './presence-scripts';
+import { PARALLEL } from './presence-scripts';
+import type { EngineContext } from './engine-context';
 
 /** Due items one sweep script claims per kind; more are left for the next call. */
 const SWEEP_BATCH = 500;
@@ -23,45 +20,26 @@ const MAX_CLAIM_ROUNDS = 20;
  * the connections of node incarnations whose lease lapsed.
  */
 export class DueSweeper {
-	#redis: RedisClient;
-	#keys: PresenceKeys;
-	#timings: PresenceTimings;
-	#scripts: PresenceScripts;
+	#ctx: EngineContext;
 	#lease: NodeLease;
 	#lastSeen: LastSeenWriter;
-	#log: ThrottledLog;
-	#logger: PresenceLogger;
 	#task: RepeatingTask;
 	#stopped = false;
 	/** Due-index updates that failed: retried each sweep tick, or a grace could never be swept. */
 	#pendingNotes = new Map<string, number>();
 	#dueNotes: DueNotes;
 
-	constructor(options: {
-		redis: RedisClient;
-		keys: PresenceKeys;
-		timings: PresenceTimings;
-		scripts: PresenceScripts;
-		lease: NodeLease;
-		lastSeen: LastSeenWriter;
-		log: ThrottledLog;
-		logger: PresenceLogger;
-	}) {
-		this.#redis = options.redis;
-		this.#keys = options.keys;
-		this.#timings = options.timings;
-		this.#scripts = options.scripts;
+	constructor(ctx: EngineContext, options: { lease: NodeLease; lastSeen: LastSeenWriter }) {
+		this.#ctx = ctx;
 		this.#lease = options.lease;
 		this.#lastSeen = options.lastSeen;
-		this.#log = options.log;
-		this.#logger = options.logger;
 		this.#dueNotes = new DueNotes((workspaceId, deadline) =>
-			this.#scripts.noteDue({ workspaceId, deadline })
+			this.#ctx.scripts.noteDue({ workspaceId, deadline })
 		);
 		this.#task = new RepeatingTask(
-			this.#timings.sweepIntervalMs,
+			this.#ctx.timings.sweepIntervalMs,
 			() => this.#tick(),
-			(error) => this.#log.warn('sweep', 'sweep failed', error)
+			(error) => this.#ctx.log.warn('sweep', 'sweep failed', error)
 		);
 	}
 
@@ -94,7 +72,7 @@ export class DueSweeper {
 				workspaceId,
 				pending === undefined ? deadline : Math.min(pending, deadline)
 			);
-			this.#log.warn('note-due', 'updating the due index failed, will retry', error);
+			this.#ctx.log.warn('note-due', 'updating the due index failed, will retry', error);
 		}
 	}
 
@@ -102,7 +80,7 @@ export class DueSweeper {
 	async lagMs(): Promise<number> {
 		try {
 			// The earliest due workspace; a sweeper's claim marker (a .5 score) is in the future.
-			const [, score] = await this.#redis.zrange(this.#keys.due, '0', '0', 'WITHSCORES');
+			const [, score] = await this.#ctx.redis.zrange(this.#ctx.keys.due, '0', '0', 'WITHSCORES');
 			if (score !== undefined && Number(score) % 1 === 0) {
 				return Math.max(0, Date.now() - Number(score));
 			}
@@ -114,7 +92,7 @@ export class DueSweeper {
 
 	async #retryNotes() {
 		for (const [workspaceId, deadline] of [...this.#pendingNotes]) {
-			await this.#scripts.noteDue({ workspaceId, deadline });
+			await this.#ctx.scripts.noteDue({ workspaceId, deadline });
 			if (this.#pendingNotes.get(workspaceId) === deadline) this.#pendingNotes.delete(workspaceId);
 		}
 	}
@@ -126,22 +104,22 @@ export class DueSweeper {
 			await this.#sweepDue();
 		} catch (error) {
 			this.#lease.holdReaping();
-			this.#log.warn('sweep', 'sweep failed', error);
+			this.#ctx.log.warn('sweep', 'sweep failed', error);
 		}
 		try {
 			if (this.#lease.mayReap) await this.#reapDeadNodes();
 		} catch (error) {
 			this.#lease.holdReaping();
-			this.#log.warn('reap', 'checking node leases failed', error);
+			this.#ctx.log.warn('reap', 'checking node leases failed', error);
 		}
 		await this.#lastSeen.flush();
 	}
 
 	/** Claims due workspaces (each claimed by one node at a time) and sweeps each with one script. */
 	async #sweepDue() {
-		const markerMs = Math.max(1000, 5 * this.#timings.sweepIntervalMs);
+		const markerMs = Math.max(1000, 5 * this.#ctx.timings.sweepIntervalMs);
 		for (let round = 0; round < MAX_CLAIM_ROUNDS && !this.#stopped; round++) {
-			const claimed = await this.#scripts.claimDue({ limit: CLAIM_BATCH, markerMs });
+			const claimed = await this.#ctx.scripts.claimDue({ limit: CLAIM_BATCH, markerMs });
 			for (let i = 0; i < claimed.length; i += PARALLEL) {
 				await Promise.all(
 					claimed.slice(i, i + PARALLEL).map(([ws, marker]) => this.#sweepClaimed(ws, marker))
@@ -156,20 +134,22 @@ export class DueSweeper {
 		// than a tick later, so its ghosts still go within timeout + sweep period.
 		let next: number | null = null;
 		for (let batch = 0; batch < MAX_BATCHES_PER_CLAIM && !this.#stopped; batch++) {
-			const result = await this.#scripts.sweep({ workspaceId, batch: SWEEP_BATCH });
+			const result = await this.#ctx.scripts.sweep({ workspaceId, batch: SWEEP_BATCH });
 			if (!result) return;
 			next = result.next;
 			if (next === null || next > result.now) break;
 		}
-		await this.#scripts.settleDue({ workspaceId, marker, next });
+		await this.#ctx.scripts.settleDue({ workspaceId, marker, next });
 	}
 
 	/** A registered node incarnation whose lease lapsed: expire all its connections, per workspace. */
 	async #reapDeadNodes() {
-		const holders = await this.#redis.smembers(this.#keys.nodes);
+		const holders = await this.#ctx.redis.smembers(this.#ctx.keys.nodes);
 		const others = holders.filter((h) => h !== this.#lease.holder);
 		if (others.length === 0) return;
-		const alive = await Promise.all(others.map((h) => this.#redis.exists(this.#keys.lease(h))));
+		const alive = await Promise.all(
+			others.map((h) => this.#ctx.redis.exists(this.#ctx.keys.lease(h)))
+		);
 		for (const [i, holder] of others.entries()) {
 			if (alive[i] || this.#stopped) continue;
 			await this.#reap(holder);
@@ -177,22 +157,22 @@ export class DueSweeper {
 	}
 
 	async #reap(holder: string) {
-		const key = this.#keys.holderWorkspaces(holder);
-		const workspaces = await this.#redis.smembers(key);
+		const key = this.#ctx.keys.holderWorkspaces(holder);
+		const workspaces = await this.#ctx.redis.smembers(key);
 		let expired = 0;
 		for (let i = 0; i < workspaces.length; i += PARALLEL) {
 			await Promise.all(
 				workspaces.slice(i, i + PARALLEL).map(async (workspaceId) => {
-					const result = await this.#scripts.expireHolder({ workspaceId, holder });
+					const result = await this.#ctx.scripts.expireHolder({ workspaceId, holder });
 					if (!result) return;
 					expired += result.expired;
-					await this.#redis.srem(key, workspaceId);
+					await this.#ctx.redis.srem(key, workspaceId);
 				})
 			);
 		}
-		await this.#redis.srem(this.#keys.nodes, holder);
+		await this.#ctx.redis.srem(this.#ctx.keys.nodes, holder);
 		if (expired > 0) {
-			this.#logger.info(
+			this.#ctx.logger.info(
 				`[presence] node ${holder} lost its lease: expired ${expired} connection(s)`
 			);
 		}

@@ -93,12 +93,9 @@ export class RedisPresenceEngine implements PresenceEngine {
 				}
 			}
 		);
-		const lease = (this.#lease = new NodeLease({
-			redis,
-			keys,
-			timings,
+		const ctx = { redis, keys, timings, scripts, log, logger };
+		const lease = (this.#lease = new NodeLease(ctx, {
 			nodeId: this.nodeId,
-			log,
 			events: {
 				incarnated: (old, holder) => this.#connections.incarnated(old, holder),
 				reacquired: () => {
@@ -110,20 +107,11 @@ export class RedisPresenceEngine implements PresenceEngine {
 				ticked: () => this.#connections.flushDirty()
 			}
 		}));
-		const common = { redis, keys, timings, scripts, log, logger };
-		const sweeper = (this.#sweeper = new DueSweeper({
-			...common,
-			lease,
-			lastSeen: this.#lastSeen
-		}));
-		this.#connections = new HeldConnections({ ...common, lease, sweeper });
-		this.#bus = new PresenceBus({
-			...common,
-			subscriber: options.subscriber,
-			held: this.#connections
-		});
-		this.#reads = new PresenceReads({ redis, keys, scripts, bus: this.#bus, log });
-		this.#signals = new PresenceSignals({ scripts, sweeper, log });
+		const sweeper = (this.#sweeper = new DueSweeper(ctx, { lease, lastSeen: this.#lastSeen }));
+		this.#connections = new HeldConnections(ctx, { lease, sweeper });
+		this.#bus = new PresenceBus(ctx, { subscriber: options.subscriber, held: this.#connections });
+		this.#reads = new PresenceReads(ctx, this.#bus);
+		this.#signals = new PresenceSignals(ctx, sweeper);
 	}
 
 	// ---------------------------------------------------------------- connections

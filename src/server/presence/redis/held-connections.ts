@@ -1,13 +1,10 @@
 import { newConnectionId, workspaceOfConnection } from '../shared/ids';
-import type { PresenceLogger, ThrottledLog } from '../shared/logger';
-import type { HeartbeatLimit, PersonRef, PresenceChange, PresenceTimings } from '../types';
+import type { HeartbeatLimit, PersonRef, PresenceChange } from '../types';
 import { INHERITED_FOCUS_MS } from '../types';
-import type { RedisClient } from './client';
 import type { DueSweeper } from './due-sweeper';
-import type { PresenceKeys } from './keys';
 import type { NodeLease } from './node-lease';
-import type { PresenceScripts } from './presence-scripts';
 import { ReRegistration } from './re-registration';
+import type { EngineContext } from './engine-context';
 
 /** What this node knows of a connection it holds (a stream is open here), to re-register it. */
 interface HeldConnection {
@@ -31,38 +28,19 @@ interface HeldConnection {
  * lease tick.
  */
 export class HeldConnections {
-	#redis: RedisClient;
-	#keys: PresenceKeys;
-	#timings: PresenceTimings;
-	#scripts: PresenceScripts;
+	#ctx: EngineContext;
 	#lease: NodeLease;
 	#sweeper: DueSweeper;
-	#log: ThrottledLog;
-	#logger: PresenceLogger;
 	#held = new Map<string, HeldConnection>();
 	/** Held connections whose registration or last report may be missing in Redis. */
 	#dirty: ReRegistration;
 	/** Workspaces recorded in this incarnation's `node:<holder>:ws` set. */
 	#registeredWorkspaces = new Set<string>();
 
-	constructor(options: {
-		redis: RedisClient;
-		keys: PresenceKeys;
-		timings: PresenceTimings;
-		scripts: PresenceScripts;
-		lease: NodeLease;
-		sweeper: DueSweeper;
-		log: ThrottledLog;
-		logger: PresenceLogger;
-	}) {
-		this.#redis = options.redis;
-		this.#keys = options.keys;
-		this.#timings = options.timings;
-		this.#scripts = options.scripts;
+	constructor(ctx: EngineContext, options: { lease: NodeLease; sweeper: DueSweeper }) {
+		this.#ctx = ctx;
 		this.#lease = options.lease;
 		this.#sweeper = options.sweeper;
-		this.#log = options.log;
-		this.#logger = options.logger;
 		this.#dirty = new ReRegistration(this.#lease, (id) => this.#reRegister(id));
 	}
 
@@ -98,7 +76,7 @@ export class HeldConnections {
 		} catch (error) {
 			// Fail soft: the stream stays open; the lease tick registers it once Redis answers.
 			this.#dirty.add(connectionId);
-			this.#log.warn('connect', 'connect could not reach Redis, will register later', error);
+			this.#ctx.log.warn('connect', 'connect could not reach Redis, will register later', error);
 			return { connectionId, change: null };
 		}
 	}
@@ -113,10 +91,10 @@ export class HeldConnections {
 		const held = this.#held.get(connectionId);
 		if (held && userId !== undefined && held.userId !== userId) return false;
 		try {
-			const alive = await this.#scripts.heartbeat({
+			const alive = await this.#ctx.scripts.heartbeat({
 				workspaceId,
 				connectionId,
-				heartbeatTimeoutMs: this.#timings.heartbeatTimeoutMs,
+				heartbeatTimeoutMs: this.#ctx.timings.heartbeatTimeoutMs,
 				userId,
 				limit
 			});
@@ -127,7 +105,7 @@ export class HeldConnections {
 			await this.#register(connectionId, held);
 			return true;
 		} catch (error) {
-			this.#log.warn('heartbeat', 'heartbeat could not reach Redis', error);
+			this.#ctx.log.warn('heartbeat', 'heartbeat could not reach Redis', error);
 			if (!held) return false;
 			this.#dirty.add(connectionId);
 			return true;
@@ -146,7 +124,7 @@ export class HeldConnections {
 			return lastChangeOf(result.changes, result.userId ?? held?.userId);
 		} catch (error) {
 			// Its heartbeats stop now, so the sweep expires it after the heartbeat timeout.
-			this.#log.warn(
+			this.#ctx.log.warn(
 				'disconnect',
 				'disconnect could not reach Redis (the sweep will expire it)',
 				error
@@ -159,13 +137,13 @@ export class HeldConnections {
 		const ws = workspaceOfConnection(connectionId);
 		if (ws === null) return null;
 		try {
-			const userId = await this.#redis.hget(this.#keys.connection(ws, connectionId), 'u');
+			const userId = await this.#ctx.redis.hget(this.#ctx.keys.connection(ws, connectionId), 'u');
 			if (userId !== null) return { workspaceId: ws, userId };
 			const held = this.#held.get(connectionId);
 			// Held here but unknown to Redis: Redis lost it; heartbeat() registers it again.
 			return held ? { workspaceId: ws, userId: held.userId } : null;
 		} catch (error) {
-			this.#log.warn('owner', 'owner lookup could not reach Redis', error);
+			this.#ctx.log.warn('owner', 'owner lookup could not reach Redis', error);
 			const held = this.#held.get(connectionId);
 			return held ? { workspaceId: ws, userId: held.userId } : null;
 		}
@@ -185,7 +163,7 @@ export class HeldConnections {
 			else held.page = value || null;
 		}
 		try {
-			const result = await this.#scripts.report({
+			const result = await this.#ctx.scripts.report({
 				workspaceId,
 				connectionId,
 				field,
@@ -208,7 +186,7 @@ export class HeldConnections {
 			}
 			return result.changes.at(-1) ?? null;
 		} catch (error) {
-			this.#log.warn('report', 'focus/page report could not reach Redis, will retry', error);
+			this.#ctx.log.warn('report', 'focus/page report could not reach Redis, will retry', error);
 			if (held) {
 				this.#markPending(held, field);
 				this.#dirty.add(connectionId);
@@ -240,7 +218,7 @@ export class HeldConnections {
 	/** The lease was found missing: nothing recorded for the old incarnation counts. */
 	incarnated(old: string, holder: string): void {
 		this.#registeredWorkspaces.clear();
-		this.#logger.warn(
+		this.#ctx.logger.warn(
 			`[presence] node lease ${old} was missing (Redis restarted/flushed, or this node stalled): re-registering ${this.#held.size} connection(s) as ${holder}`
 		);
 	}
@@ -294,24 +272,24 @@ export class HeldConnections {
 			const current = holder === this.#lease.holder;
 			if (current && !held.pendingFocus && !held.pendingPage) this.#dirty.delete(connectionId);
 		} catch (error) {
-			this.#log.warn('reregister', 're-registering connections failed, will retry', error);
+			this.#ctx.log.warn('reregister', 're-registering connections failed, will retry', error);
 		}
 	}
 
 	async #register(connectionId: string, held: HeldConnection) {
 		const holder = await this.#ensureWorkspaceRecorded(held.workspaceId);
 		const workspaceId = held.workspaceId;
-		const result = await this.#scripts.register({
+		const result = await this.#ctx.scripts.register({
 			workspaceId,
 			connectionId,
 			userId: held.userId,
 			holder,
-			heartbeatTimeoutMs: this.#timings.heartbeatTimeoutMs,
+			heartbeatTimeoutMs: this.#ctx.timings.heartbeatTimeoutMs,
 			focus: held.focus,
 			focusAt: held.focusAt,
 			page: held.page,
 			pageAt: held.pageAt,
-			inheritedFocusMs: this.#timings.inheritedFocusMs ?? INHERITED_FOCUS_MS
+			inheritedFocusMs: this.#ctx.timings.inheritedFocusMs ?? INHERITED_FOCUS_MS
 		});
 		if (holder !== this.#lease.holder) {
 			// We reincarnated while this was in flight: it may have landed after the connection's
@@ -336,10 +314,10 @@ export class HeldConnections {
 	 * Null when Redis did not know the connection. Throws when Redis cannot be reached.
 	 */
 	async #remove(connectionId: string, workspaceId: string) {
-		const result = await this.#scripts.disconnect({
+		const result = await this.#ctx.scripts.disconnect({
 			workspaceId,
 			connectionId,
-			graceMs: this.#timings.graceMs
+			graceMs: this.#ctx.timings.graceMs
 		});
 		if (!result) return null;
 		if (result.graceEnd !== null) await this.#sweeper.note(workspaceId, result.graceEnd);
@@ -350,7 +328,11 @@ export class HeldConnections {
 		try {
 			await this.#remove(connectionId, workspaceId);
 		} catch (error) {
-			this.#log.warn('disconnect', 'removing a closed connection failed (it will expire)', error);
+			this.#ctx.log.warn(
+				'disconnect',
+				'removing a closed connection failed (it will expire)',
+				error
+			);
 		}
 	}
 
@@ -365,7 +347,7 @@ export class HeldConnections {
 		if (this.#registeredWorkspaces.has(workspaceId)) return holder;
 		// Before the connection exists in the workspace, so a reaper that finds our lease gone
 		// always knows where to look.
-		await this.#redis.sadd(this.#keys.holderWorkspaces(holder), workspaceId);
+		await this.#ctx.redis.sadd(this.#ctx.keys.holderWorkspaces(holder), workspaceId);
 		// A reincarnation while the SADD was in flight (Redis just came back) cleared the cache
 		// for the new holder: caching now would leave the new holder's list without this
 		// workspace, and a crash of this node would then leave its people to the heartbeat

@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ThrottledLog } from '../shared/logger';
 import { RepeatingTask } from '../shared/timer';
-import type { PresenceTimings } from '../types';
-import type { RedisClient } from './client';
-import type { PresenceKeys } from './keys';
+import type { EngineContext } from './engine-context';
 
 /** What the lease asks of the rest of the node. */
 export interface LeaseEvents {
@@ -27,10 +24,7 @@ export interface LeaseEvents {
 export class NodeLease {
 	readonly nodeId: string;
 
-	#redis: RedisClient;
-	#keys: PresenceKeys;
-	#timings: PresenceTimings;
-	#log: ThrottledLog;
+	#ctx: EngineContext;
 	#events: LeaseEvents;
 	/**
 	 * This node incarnation's id in Redis. A new one is taken whenever the lease was found
@@ -53,32 +47,22 @@ export class NodeLease {
 	#startedAt = Date.now();
 	#reincarnations = 0;
 
-	constructor(options: {
-		redis: RedisClient;
-		keys: PresenceKeys;
-		timings: PresenceTimings;
-		nodeId: string;
-		log: ThrottledLog;
-		events: LeaseEvents;
-	}) {
+	constructor(ctx: EngineContext, options: { nodeId: string; events: LeaseEvents }) {
+		this.#ctx = ctx;
 		this.nodeId = options.nodeId;
-		this.#redis = options.redis;
-		this.#keys = options.keys;
-		this.#timings = options.timings;
-		this.#log = options.log;
 		this.#events = options.events;
 		this.#holder = this.#newHolder();
 		this.#task = new RepeatingTask(
-			Math.max(20, Math.floor(this.#timings.leaseTtlMs / 3)),
+			Math.max(20, Math.floor(this.#ctx.timings.leaseTtlMs / 3)),
 			() => this.#tick(),
 			(error) => {
 				this.holdReaping();
-				this.#log.warn('lease', 'lease refresh failed', error);
+				this.#ctx.log.warn('lease', 'lease refresh failed', error);
 			}
 		);
 		// A client that is already connected has had its first 'ready': the next one is a reconnect.
-		this.#redisWasReady = this.#redis.status === 'ready';
-		this.#redis.on('ready', this.#onRedisReady);
+		this.#redisWasReady = this.#ctx.redis.status === 'ready';
+		this.#ctx.redis.on('ready', this.#onRedisReady);
 	}
 
 	/** The current incarnation's id in Redis (lease key suffix). */
@@ -102,7 +86,8 @@ export class NodeLease {
 
 	/** This node had trouble reaching Redis: reap no other node for a lease TTL. */
 	holdReaping(): void {
-		this.#reapNotBefore = Date.now() + this.#timings.leaseTtlMs + this.#timings.sweepIntervalMs;
+		this.#reapNotBefore =
+			Date.now() + this.#ctx.timings.leaseTtlMs + this.#ctx.timings.sweepIntervalMs;
 	}
 
 	async start(): Promise<void> {
@@ -112,7 +97,7 @@ export class NodeLease {
 			await this.#acquire();
 		} catch (error) {
 			// Redis away at start: the lease tick keeps trying; presence answers offline meanwhile.
-			this.#log.warn('lease', 'could not take the node lease at start', error);
+			this.#ctx.log.warn('lease', 'could not take the node lease at start', error);
 		}
 		this.#task.start();
 	}
@@ -130,13 +115,13 @@ export class NodeLease {
 	 */
 	async release(clean: boolean): Promise<void> {
 		try {
-			await this.#redis.del(this.#keys.lease(this.#holder));
+			await this.#ctx.redis.del(this.#ctx.keys.lease(this.#holder));
 			if (clean) {
-				await this.#redis.del(this.#keys.holderWorkspaces(this.#holder));
-				await this.#redis.srem(this.#keys.nodes, this.#holder);
+				await this.#ctx.redis.del(this.#ctx.keys.holderWorkspaces(this.#holder));
+				await this.#ctx.redis.srem(this.#ctx.keys.nodes, this.#holder);
 			}
 		} catch (error) {
-			this.#log.warn('lease', 'releasing the lease failed (it lapses on its own)', error);
+			this.#ctx.log.warn('lease', 'releasing the lease failed (it lapses on its own)', error);
 		}
 		this.#detach();
 	}
@@ -149,7 +134,7 @@ export class NodeLease {
 	}
 
 	#detach(): void {
-		this.#redis.off('ready', this.#onRedisReady);
+		this.#ctx.redis.off('ready', this.#onRedisReady);
 	}
 
 	#newHolder(): string {
@@ -157,18 +142,23 @@ export class NodeLease {
 	}
 
 	async #acquire() {
-		await this.#redis.set(this.#keys.lease(this.#holder), '1', 'PX', this.#timings.leaseTtlMs);
+		await this.#ctx.redis.set(
+			this.#ctx.keys.lease(this.#holder),
+			'1',
+			'PX',
+			this.#ctx.timings.leaseTtlMs
+		);
 		this.#renewedAt = Date.now();
-		await this.#redis.sadd(this.#keys.nodes, this.#holder);
+		await this.#ctx.redis.sadd(this.#ctx.keys.nodes, this.#holder);
 	}
 
 	async #tick() {
 		if (this.#stopped) return;
-		const refreshed = await this.#redis.set(
-			this.#keys.lease(this.#holder),
+		const refreshed = await this.#ctx.redis.set(
+			this.#ctx.keys.lease(this.#holder),
 			'1',
 			'PX',
-			this.#timings.leaseTtlMs,
+			this.#ctx.timings.leaseTtlMs,
 			'XX'
 		);
 		if (refreshed === null) {

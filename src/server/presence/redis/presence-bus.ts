@@ -3,19 +3,11 @@ import { ListenerSet } from '../../events/listeners';
 import { subscribeWithin } from '../../redis/clients';
 import { workspaceOfConnection } from '../shared/ids';
 import { LocalFanout } from '../shared/listeners';
-import type { PresenceLogger, ThrottledLog } from '../shared/logger';
-import type {
-	PresenceListener,
-	PresenceState,
-	PresenceTimings,
-	TypingChange,
-	TypingListener
-} from '../types';
+import type { PresenceListener, PresenceState, TypingChange, TypingListener } from '../types';
 import { commandTimeoutOf, duplicateClient, type RedisClient } from './client';
 import { decodeBusMessage, decodeSummary } from './codec';
+import type { EngineContext } from './engine-context';
 import type { HeldConnections } from './held-connections';
-import type { PresenceKeys } from './keys';
-import type { PresenceScripts } from './presence-scripts';
 
 /** People reconcile.lua is asked about per call. */
 const RECONCILE_CHUNK = 500;
@@ -30,13 +22,10 @@ type Known = Map<string, { version: number; online: boolean }>;
  * right again after Redis lost data or the subscriber missed messages.
  */
 export class PresenceBus {
+	#ctx: EngineContext;
 	#subscriber: RedisClient;
 	#ownsSubscriber: boolean;
-	#keys: PresenceKeys;
-	#timings: PresenceTimings;
-	#scripts: PresenceScripts;
 	#held: Pick<HeldConnections, 'expired' | 'reportedElsewhere'>;
-	#log: ThrottledLog;
 	#subscribeWaitMs: number;
 	#fanout: LocalFanout;
 	#typingListeners: ListenerSet<TypingChange>;
@@ -47,36 +36,30 @@ export class PresenceBus {
 	#subscriberWasReady: boolean;
 	#changesReceived = 0;
 
-	constructor(options: {
-		redis: RedisClient;
-		subscriber?: RedisClient;
-		keys: PresenceKeys;
-		timings: PresenceTimings;
-		scripts: PresenceScripts;
-		held: Pick<HeldConnections, 'expired' | 'reportedElsewhere'>;
-		log: ThrottledLog;
-		logger: PresenceLogger;
-	}) {
+	constructor(
+		ctx: EngineContext,
+		options: {
+			subscriber?: RedisClient;
+			held: Pick<HeldConnections, 'expired' | 'reportedElsewhere'>;
+		}
+	) {
+		this.#ctx = ctx;
 		// A new stream waits this long at most for its channel (the command client's own timeout).
-		this.#subscribeWaitMs = commandTimeoutOf(options.redis) ?? 1000;
+		this.#subscribeWaitMs = commandTimeoutOf(ctx.redis) ?? 1000;
 		this.#ownsSubscriber = !options.subscriber;
-		this.#subscriber = options.subscriber ?? duplicateClient(options.redis);
+		this.#subscriber = options.subscriber ?? duplicateClient(ctx.redis);
 		if (this.#ownsSubscriber) this.#subscriber.on('error', () => {});
-		this.#keys = options.keys;
-		this.#timings = options.timings;
-		this.#scripts = options.scripts;
 		this.#held = options.held;
-		this.#log = options.log;
 		this.#typingListeners = new ListenerSet<TypingChange>({
-			onError: (error) => this.#log.warn('typing', 'a typing listener threw', error)
+			onError: (error) => this.#ctx.log.warn('typing', 'a typing listener threw', error)
 		});
 		this.#fanout = new LocalFanout({
 			onFirst: (ws) => this.#subscribe(ws),
 			onLast: (ws) => {
 				this.#known.delete(ws);
-				this.#subscriber.unsubscribe(this.#keys.channel(ws)).catch(() => {});
+				this.#subscriber.unsubscribe(this.#ctx.keys.channel(ws)).catch(() => {});
 			},
-			onError: (error) => options.logger.error('[presence] a listener threw:', error)
+			onError: (error) => ctx.logger.error('[presence] a listener threw:', error)
 		});
 		// A client that is already connected has had its first 'ready': the next one is a reconnect.
 		this.#subscriberWasReady = this.#subscriber.status === 'ready';
@@ -131,10 +114,10 @@ export class PresenceBus {
 		this.#reconcileTimer = setTimeout(() => {
 			this.#reconcileTimer = null;
 			this.#reconcile().catch((error: unknown) => {
-				this.#log.warn('reconcile', 'reconcile failed, retrying', error);
+				this.#ctx.log.warn('reconcile', 'reconcile failed, retrying', error);
 				this.scheduleReconcile();
 			});
-		}, this.#timings.leaseTtlMs + this.#timings.sweepIntervalMs);
+		}, this.#ctx.timings.leaseTtlMs + this.#ctx.timings.sweepIntervalMs);
 		this.#reconcileTimer.unref();
 	}
 
@@ -148,7 +131,7 @@ export class PresenceBus {
 	detach(): void {
 		this.#subscriber.off('message', this.#onMessage);
 		this.#subscriber.off('ready', this.#onSubscriberReady);
-		const channels = this.#fanout.workspaces().map((ws) => this.#keys.channel(ws));
+		const channels = this.#fanout.workspaces().map((ws) => this.#ctx.keys.channel(ws));
 		if (this.#ownsSubscriber) {
 			this.#subscriber.disconnect();
 		} else if (channels.length) {
@@ -164,16 +147,16 @@ export class PresenceBus {
 			!(await subscribeWithin(
 				// It only calls subscribe(), which a Cluster has with the same signature.
 				this.#subscriber as Redis,
-				this.#keys.channel(workspaceId),
+				this.#ctx.keys.channel(workspaceId),
 				this.#subscribeWaitMs
 			))
 		) {
-			this.#log.warn('subscribe', `subscribe to workspace ${workspaceId} not confirmed yet`);
+			this.#ctx.log.warn('subscribe', `subscribe to workspace ${workspaceId} not confirmed yet`);
 		}
 	}
 
 	#onMessage = (channel: string, payload: string): void => {
-		const ws = this.#keys.workspaceOfChannel(channel);
+		const ws = this.#ctx.keys.workspaceOfChannel(channel);
 		if (ws === null) return;
 		const message = decodeBusMessage(payload);
 		if (!message) return;
@@ -207,7 +190,7 @@ export class PresenceBus {
 		}
 		// Reconnected: make sure every wanted channel is subscribed (one that failed while Redis
 		// was away is not in ioredis's own resubscribe list), then catch up on what was missed.
-		const channels = this.#fanout.workspaces().map((ws) => this.#keys.channel(ws));
+		const channels = this.#fanout.workspaces().map((ws) => this.#ctx.keys.channel(ws));
 		if (channels.length) this.#subscriber.subscribe(...channels).catch(() => {});
 		this.scheduleReconcile();
 	};
@@ -224,7 +207,7 @@ export class PresenceBus {
 				if (seen.online) held.push({ userId, version: seen.version });
 			}
 			for (let i = 0; i < held.length; i += RECONCILE_CHUNK) {
-				const result = await this.#scripts.reconcile({
+				const result = await this.#ctx.scripts.reconcile({
 					workspaceId,
 					held: held.slice(i, i + RECONCILE_CHUNK)
 				});

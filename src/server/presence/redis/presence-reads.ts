@@ -1,35 +1,20 @@
-import type { ThrottledLog } from '../shared/logger';
 import { offlineState } from '../shared/state';
 import type { PresenceState } from '../types';
-import type { RedisClient } from './client';
 import { decodeSummary } from './codec';
-import type { PresenceKeys } from './keys';
 import type { PresenceBus } from './presence-bus';
-import type { PresenceScripts } from './presence-scripts';
+import type { EngineContext } from './engine-context';
 
 /**
  * Presence as Redis holds it now, for snapshots. When in doubt, a person is gone: a read that
  * cannot reach Redis answers offline (docs/design.md §2).
  */
 export class PresenceReads {
-	#redis: RedisClient;
-	#keys: PresenceKeys;
-	#scripts: PresenceScripts;
+	#ctx: EngineContext;
 	#bus: PresenceBus;
-	#log: ThrottledLog;
 
-	constructor(options: {
-		redis: RedisClient;
-		keys: PresenceKeys;
-		scripts: PresenceScripts;
-		bus: PresenceBus;
-		log: ThrottledLog;
-	}) {
-		this.#redis = options.redis;
-		this.#keys = options.keys;
-		this.#scripts = options.scripts;
-		this.#bus = options.bus;
-		this.#log = options.log;
+	constructor(ctx: EngineContext, bus: PresenceBus) {
+		this.#ctx = ctx;
+		this.#bus = bus;
 	}
 
 	async read(workspaceId: string, userIds: readonly string[]): Promise<Map<string, PresenceState>> {
@@ -37,12 +22,14 @@ export class PresenceReads {
 		if (userIds.length === 0) return states;
 		try {
 			// ONE round trip whatever the size: all keys share the workspace's hash tag.
-			const raw = await this.#redis.mget(userIds.map((id) => this.#keys.summary(workspaceId, id)));
+			const raw = await this.#ctx.redis.mget(
+				userIds.map((id) => this.#ctx.keys.summary(workspaceId, id))
+			);
 			userIds.forEach((id, i) => states.set(id, decodeSummary(id, raw[i])));
 			this.#bus.learn(workspaceId, states.values());
 		} catch (error) {
 			// When in doubt, assume they are gone (docs/design.md §2).
-			this.#log.warn('read', 'presence read failed, answering offline', error);
+			this.#ctx.log.warn('read', 'presence read failed, answering offline', error);
 			for (const id of userIds) states.set(id, offlineState(id));
 		}
 		return states;
@@ -50,10 +37,10 @@ export class PresenceReads {
 
 	async isOnline(workspaceId: string, userId: string): Promise<boolean> {
 		try {
-			const raw = await this.#redis.get(this.#keys.summary(workspaceId, userId));
+			const raw = await this.#ctx.redis.get(this.#ctx.keys.summary(workspaceId, userId));
 			return decodeSummary(userId, raw).isOnline;
 		} catch (error) {
-			this.#log.warn('read', 'presence read failed, answering offline', error);
+			this.#ctx.log.warn('read', 'presence read failed, answering offline', error);
 			return false;
 		}
 	}
@@ -63,7 +50,7 @@ export class PresenceReads {
 		try {
 			// A person has a few tabs at most: looking at 4 connections per wanted person bounds
 			// the script's work in a busy workspace without missing anyone in a normal one.
-			const flat = await this.#scripts.online({ workspaceId, limit, scan: limit * 4 });
+			const flat = await this.#ctx.scripts.online({ workspaceId, limit, scan: limit * 4 });
 			const states: PresenceState[] = [];
 			for (let i = 0; i + 1 < flat.length; i += 2) {
 				const state = decodeSummary(flat[i]!, flat[i + 1]);
@@ -71,7 +58,7 @@ export class PresenceReads {
 			}
 			return states;
 		} catch (error) {
-			this.#log.warn('read', 'online read failed, answering nobody', error);
+			this.#ctx.log.warn('read', 'online read failed, answering nobody', error);
 			return [];
 		}
 	}

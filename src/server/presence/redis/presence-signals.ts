@@ -1,8 +1,7 @@
 import { workspaceOfConnection } from '../shared/ids';
-import type { ThrottledLog } from '../shared/logger';
 import type { Availability, PresenceChange, TypingChange } from '../types';
 import type { DueSweeper } from './due-sweeper';
-import type { PresenceScripts } from './presence-scripts';
+import type { EngineContext } from './engine-context';
 
 /**
  * What a person says besides their connections' focus and page: idle or active, an agent's
@@ -10,25 +9,23 @@ import type { PresenceScripts } from './presence-scripts';
  * reach Redis is not retried (the next one says it again).
  */
 export class PresenceSignals {
-	#scripts: PresenceScripts;
+	#ctx: EngineContext;
 	#sweeper: DueSweeper;
-	#log: ThrottledLog;
 
-	constructor(options: { scripts: PresenceScripts; sweeper: DueSweeper; log: ThrottledLog }) {
-		this.#scripts = options.scripts;
-		this.#sweeper = options.sweeper;
-		this.#log = options.log;
+	constructor(ctx: EngineContext, sweeper: DueSweeper) {
+		this.#ctx = ctx;
+		this.#sweeper = sweeper;
 	}
 
 	async idle(connectionId: string, idle: boolean): Promise<PresenceChange | null> {
 		const workspaceId = workspaceOfConnection(connectionId);
 		if (workspaceId === null) return null;
 		try {
-			const result = await this.#scripts.idle({ workspaceId, connectionId, idle });
+			const result = await this.#ctx.scripts.idle({ workspaceId, connectionId, idle });
 			return result?.changes.at(-1) ?? null;
 		} catch (error) {
 			// Not retried: the next input or idle report says it again, and active is the safe side.
-			this.#log.warn('idle', 'idle report could not reach Redis', error);
+			this.#ctx.log.warn('idle', 'idle report could not reach Redis', error);
 			return null;
 		}
 	}
@@ -39,11 +36,11 @@ export class PresenceSignals {
 		availability: Availability
 	): Promise<PresenceChange | null> {
 		try {
-			const result = await this.#scripts.availability({ workspaceId, userId, availability });
+			const result = await this.#ctx.scripts.availability({ workspaceId, userId, availability });
 			return result?.changes.at(-1) ?? null;
 		} catch (error) {
 			// Postgres already has it and every read falls back to it; only the live change is lost.
-			this.#log.warn('availability', 'availability could not reach Redis', error);
+			this.#ctx.log.warn('availability', 'availability could not reach Redis', error);
 			return null;
 		}
 	}
@@ -56,7 +53,7 @@ export class PresenceSignals {
 		const workspaceId = workspaceOfConnection(connectionId);
 		if (workspaceId === null) return null;
 		try {
-			const result = await this.#scripts.typing({
+			const result = await this.#ctx.scripts.typing({
 				workspaceId,
 				connectionId,
 				conversationId,
@@ -68,7 +65,7 @@ export class PresenceSignals {
 			return { workspaceId, conversationId, userId: result.userId, typing: true };
 		} catch (error) {
 			// No typing shown while Redis is away: better than a "typing…" nobody can end.
-			this.#log.warn('typing', 'typing could not reach Redis', error);
+			this.#ctx.log.warn('typing', 'typing could not reach Redis', error);
 			return null;
 		}
 	}
@@ -79,11 +76,11 @@ export class PresenceSignals {
 		conversationId: string
 	): Promise<TypingChange | null> {
 		try {
-			const result = await this.#scripts.stopTyping({ workspaceId, conversationId, userId });
+			const result = await this.#ctx.scripts.stopTyping({ workspaceId, conversationId, userId });
 			return result?.ended ? { workspaceId, conversationId, userId, typing: false } : null;
 		} catch (error) {
 			// Its deadline still ends it, within the typing TTL.
-			this.#log.warn('typing', 'ending typing could not reach Redis', error);
+			this.#ctx.log.warn('typing', 'ending typing could not reach Redis', error);
 			return null;
 		}
 	}

@@ -1,4 +1,4 @@
--- lower-due: not a script on its own. presence-scripts.ts puts it in front of note-due.lua
+-- lower-due: not a script on its own. script-sources.ts puts it in front of note-due.lua
 -- and settle-due.lua when it loads them. Defines note(ws, d): lowers the workspace's due time
 -- in KEYS[1] (the due index) to d (ms); a sweeper's marker (a .5 score) is replaced by
 -- min(marker, d), so the claim ends and the deadline stands.

@@ -1,4 +1,4 @@
--- prelude: not a script on its own. presence-scripts.ts puts it in front of every workspace
+-- prelude: not a script on its own. script-sources.ts puts it in front of every workspace
 -- script (register.lua, heartbeat.lua, disconnect.lua, report.lua, sweep.lua, idle.lua,
 -- availability.lua, typing.lua, stop-typing.lua, expire-holder.lua, reconcile.lua) when it
 -- loads them, so each of them is still ONE atomic script.
