@@ -1,7 +1,7 @@
 /**
  * Due-index notes of one node, merged per workspace: while a note for a workspace is on its way
  * to Redis, later ones wait and go as ONE note of the earliest deadline. Each note only ever
- * lowers a workspace's due time (`NOTE_DUE` in scripts.ts), so one note of the minimum after
+ * lowers a workspace's due time (lua/lower-due.lua), so one note of the minimum after
  * the earlier one equals every note sent in turn, later; and no deadline is sent before the
  * transition that set it returned. Two hundred streams opening at once in one workspace cost a
  * handful of commands instead of two hundred: on loopback each command's write is tens of µs.
