@@ -40,7 +40,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const SECRET = 'truth-secret-truth-secret-truth-secret-00';
 
 /**
- * A little slower than the tests' FAST_TIMINGS: a few hundred clients heartbeat over HTTP on two
+ * A little slower than the tests' timings (tests/support/timings.ts): a few hundred clients heartbeat over HTTP on two
  * shared cores, and the lease must survive that load.
  */
 export const TRUTH_TIMINGS = {

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../presence/redis/client';
+import TAKE from './rate-take.lua?raw';
 
 /**
  * Fixed-window rate limits (docs/design.md §6: heartbeats, page reports, previews, messages).
@@ -17,11 +18,6 @@ export interface RateLimiter {
 	/** True when this call is within the limit for `key`. */
 	take(key: string, rule: RateLimit): Promise<boolean>;
 }
-
-const TAKE = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n`;
 
 type RedisWithTake = RedisClient & { rateTake(key: string, windowMs: number): Promise<number> };
 
