@@ -202,20 +202,22 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 					connections.set(connectionId, c);
 					p.live.add(connectionId);
 					if (outcome === 'online') {
-						if (!change?.isOnline) fail(`connect of an offline person did not bring them online`);
-						p.onlineVersions.push(change.version);
+						const version = change?.isOnline
+							? change.version
+							: fail(`connect of an offline person did not bring them online`);
+						p.onlineVersions.push(version);
 						// Offline before: a grace that had not ended (a reload) must inherit instead.
 						const recorder = recorders.get(p.ws)!;
-						const events = await waitFor(
+						const { before } = (await waitFor(
 							() => {
 								const of = recorder.of(p.user);
-								return of.some((e) => e.version === change.version) && of;
+								const at = of.findIndex((e) => e.version === version);
+								return at >= 0 ? { before: of[at - 1] } : null;
 							},
 							'the online change to arrive',
 							10_000,
 							1
-						);
-						const before = events[events.findIndex((e) => e.version === change.version) - 1];
+						))!;
 						if (before?.isOnline) fail(`connect emitted online for someone shown online`);
 						p.shown = derive(p);
 					} else {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ListenerSet } from '../../events/listeners';
+import { ListenerSet } from '../../../lib/listener-set';
 import { newConnectionId, workspaceOfConnection } from '../shared/ids';
 import { LastSeenWriter } from '../shared/last-seen-writer';
 import { LocalFanout } from '../shared/listeners';
