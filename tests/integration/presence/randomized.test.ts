@@ -161,14 +161,6 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 					fail(`${what}: wrong value ${JSON.stringify(change)}`);
 				p.shown = next;
 			};
-			const noFacts: rules.ConnectionFacts = {
-				focus: null,
-				focusAt: 0,
-				focusLentUntil: null,
-				page: null,
-				pageAt: 0,
-				idleSince: null
-			};
 
 			for (let op = 0; op < OPERATIONS; op++) {
 				const roll = random();
@@ -197,7 +189,13 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 									Infinity
 								)
 							: {};
-					const c: ModelConnection = { ws: p.ws, user: p.user, slot, ...noFacts, ...lent };
+					const c: ModelConnection = {
+						ws: p.ws,
+						user: p.user,
+						slot,
+						...rules.FRESH_CONNECTION,
+						...lent
+					};
 					p.inGrace = false;
 					connections.set(connectionId, c);
 					p.live.add(connectionId);

@@ -78,12 +78,7 @@ export class MemoryPresenceEngine implements PresenceEngine {
 			workspaceId: person.workspaceId,
 			userId: person.userId,
 			deadline: now + this.#timings.heartbeatTimeoutMs,
-			focus: null,
-			focusAt: 0,
-			focusLentUntil: null,
-			page: null,
-			pageAt: 0,
-			idleSince: null,
+			...rules.FRESH_CONNECTION,
 			...(outcome === 'inherit' ? rules.inheritedFacts(p.summary, now, lendMs) : {})
 		};
 		this.#registry.add(connectionId, connection);

@@ -6,6 +6,7 @@ import {
 	countHeartbeat,
 	derive,
 	FORGET_AFTER_MS,
+	FRESH_CONNECTION,
 	focusReport,
 	forgettable,
 	graceEnded,
@@ -25,12 +26,7 @@ import {
 } from './rules';
 
 const tab = (facts: Partial<ConnectionFacts> = {}): ConnectionFacts => ({
-	focus: null,
-	focusAt: 0,
-	focusLentUntil: null,
-	page: null,
-	pageAt: 0,
-	idleSince: null,
+	...FRESH_CONNECTION,
 	...facts
 });
 const shop = { url: 'https://shop.test/', title: 'Shop' };

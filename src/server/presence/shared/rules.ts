@@ -24,6 +24,16 @@ export interface ConnectionFacts {
 	idleSince: number | null;
 }
 
+/** A tab that has said nothing yet. */
+export const FRESH_CONNECTION: ConnectionFacts = {
+	focus: null,
+	focusAt: 0,
+	focusLentUntil: null,
+	page: null,
+	pageAt: 0,
+	idleSince: null
+};
+
 /** What a person shows, derived from their connections. */
 export interface Shown {
 	focus: string | null;
