@@ -1,5 +1,5 @@
 import type { ConsoleLogger } from '../log';
-import { ListenerSet } from './listeners';
+import { ListenerSet } from '../../lib/listener-set';
 import type { EventBus, WorkspaceEvent } from './types';
 
 /** The single-process bus (embedded default): delivery is a function call. */

@@ -1,7 +1,7 @@
 import { commandTimeoutOf, type RedisClient } from '../presence/redis/client';
 import { subscribeWithin } from '../redis/clients';
 import type { ConsoleLogger } from '../log';
-import { ListenerSet } from './listeners';
+import { ListenerSet } from '../../lib/listener-set';
 import type { EventBus, WorkspaceEvent } from './types';
 
 /** How often a publish that failed is followed up with a `resync` while Redis stays away. */

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { agentsOf } from '../db/people';
 import type { Database } from '../db/schema';
-import { ListenerSet } from '../events/listeners';
+import { ListenerSet } from '../../lib/listener-set';
 import type { Availability, PresenceChange, PresenceEngine } from '../presence/types';
 import type { Logger } from '../log';
 

@@ -7,6 +7,8 @@ import {
 	type PresenceTimings
 } from '../../../src/server/presence';
 import { silentLogger } from '../../../src/server/presence/shared/logger';
+import * as rules from '../../../src/server/presence/shared/rules';
+import { seededRandom } from '../../../src/server/names';
 import { testKeyPrefix } from '../../support/redis';
 import {
 	dropKeyPrefix,
@@ -22,7 +24,9 @@ import {
 /**
  * Thousands of random operations on three nodes against a simple model, from a seed
  * (printed on failure; PRESENCE_SEED=<n> replays it). Operations run one at a time, so the
- * model knows their order; the engine's sweepers, lease refreshes and reapers race them.
+ * model knows their order; the engine's sweepers, lease refreshes and reapers race them. The
+ * model decides by the rules of `shared/rules.ts` (the memory engine's too): against the Redis
+ * backend this checks the Lua says the same; against both, that the engine keeps the rules.
  * After settling, every person's read() equals the model, and the listener saw each person's
  * changes once each, with strictly increasing versions.
  */
@@ -46,34 +50,18 @@ const MAX_CRASHES = 4;
 const prefix = testKeyPrefix();
 afterAll(() => dropKeyPrefix(prefix, REDIS_URL));
 
-function mulberry32(seed: number) {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
-interface ModelConnection {
+interface ModelConnection extends rules.ConnectionFacts {
 	ws: string;
 	user: string;
 	slot: number;
-	focus: string | null;
-	focusAt: number;
-	page: string | null;
-	pageAt: number;
 }
 
 interface ModelPerson {
 	ws: string;
 	user: string;
 	live: Set<string>;
-	/** Person-level values (frozen during the grace). */
-	focus: string | null;
-	page: string | null;
+	/** What the person shows (frozen during the grace). */
+	shown: rules.Shown;
 	/** Last connection closed normally: online until the grace ends (or a reconnect). */
 	inGrace: boolean;
 	/** Versions returned by connect() when it brought the person online. */
@@ -116,12 +104,10 @@ async function startSlot(name: string): Promise<Slot> {
 	return { engine, clients: [redis, subscriber] };
 }
 
-const pageJson = (url: string) => JSON.stringify({ url, title: url.slice(-2) });
-
 describe.each(['redis', 'memory'] as const)('presence under random operations: %s', (backend) => {
 	it(`matches a simple model (seed ${SEED})`, { timeout: 120_000 }, async () => {
 		const start = (name: string) => (backend === 'redis' ? startSlot(name) : startMemorySlot());
-		const random = mulberry32(SEED);
+		const random = seededRandom(SEED);
 		const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 		const slots: Slot[] = [];
 		const retired: Slot[] = [];
@@ -142,8 +128,7 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 						ws,
 						user,
 						live: new Set(),
-						focus: null,
-						page: null,
+						shown: rules.NOTHING_SHOWN,
 						inGrace: false,
 						onlineVersions: []
 					});
@@ -155,23 +140,26 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 			let clock = 0;
 			let crashes = 0;
 
-			const derive = (p: ModelPerson) => {
-				let focus: string | null = null;
-				let focusAt = -1;
-				let page: string | null = null;
-				let pageAt = -1;
-				for (const id of p.live) {
-					const c = connections.get(id)!;
-					if (c.focus !== null && c.focusAt > focusAt) [focus, focusAt] = [c.focus, c.focusAt];
-					if (c.page !== null && c.pageAt > pageAt) [page, pageAt] = [c.page, c.pageAt];
-				}
-				return { focus, page };
-			};
+			const derive = (p: ModelPerson) =>
+				rules.derive([...p.live].map((id) => connections.get(id)!));
 			const personOf = (c: ModelConnection) => people.get(`${c.ws}/${c.user}`)!;
-			const pageOf = (change: PresenceChange | null) =>
-				change?.currentPage ? JSON.stringify(change.currentPage) : null;
 			const fail = (message: string): never => {
 				throw new Error(`${message}\n  last operations:\n    ${trace.slice(-15).join('\n    ')}`);
+			};
+
+			/** After a transition that kept the person online: a change iff what they show moved, showing it. */
+			const reshow = (what: string, p: ModelPerson, change: PresenceChange | null) => {
+				const next = derive(p);
+				const moved = rules.shownChanged(p.shown, next);
+				if (moved !== (change !== null))
+					fail(`${what}: expected change=${moved}, got ${JSON.stringify(change)}`);
+				if (
+					change &&
+					(change.focusConversationId !== next.focus ||
+						!rules.samePage(change.currentPage, next.page))
+				)
+					fail(`${what}: wrong value ${JSON.stringify(change)}`);
+				p.shown = next;
 			};
 
 			for (let op = 0; op < OPERATIONS; op++) {
@@ -185,31 +173,55 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 						workspaceId: p.ws,
 						userId: p.user
 					});
+					// The sweepers race the model: an online change for someone in their grace says it ended.
+					if (change && p.live.size === 0) p.inGrace = false;
+					const outcome = rules.connectOutcome({
+						connections: p.live.size,
+						inGrace: p.inGrace,
+						online: p.live.size > 0 || p.inGrace
+					});
+					// The model has no clock: lent focus never lapses here (see TIMINGS).
+					const lent =
+						outcome === 'inherit'
+							? rules.inheritedFacts(
+									{ ...rules.newSummary(), ...p.shown, reportedAt: ++clock },
+									0,
+									Infinity
+								)
+							: {};
 					const c: ModelConnection = {
 						ws: p.ws,
 						user: p.user,
 						slot,
-						focus: null,
-						focusAt: 0,
-						page: null,
-						pageAt: 0
+						...rules.FRESH_CONNECTION,
+						...lent
 					};
-					if (p.live.size > 0) {
-						if (change) fail(`connect of a second tab emitted ${JSON.stringify(change)}`);
-					} else if (change) {
-						if (!change.isOnline) fail(`connect emitted offline`);
-						p.onlineVersions.push(change.version);
-						p.focus = null;
-						p.page = null;
-					} else {
-						// No change: it must have been a reconnect within the grace, inheriting.
-						if (!p.inGrace) fail(`connect of an offline person emitted nothing`);
-						if (p.focus !== null) [c.focus, c.focusAt] = [p.focus, ++clock];
-						if (p.page !== null) [c.page, c.pageAt] = [p.page, ++clock];
-					}
 					p.inGrace = false;
 					connections.set(connectionId, c);
 					p.live.add(connectionId);
+					if (outcome === 'online') {
+						const version = change?.isOnline
+							? change.version
+							: fail(`connect of an offline person did not bring them online`);
+						p.onlineVersions.push(version);
+						// Offline before: a grace that had not ended (a reload) must inherit instead.
+						const recorder = recorders.get(p.ws)!;
+						const { before } = (await waitFor(
+							() => {
+								const of = recorder.of(p.user);
+								const at = of.findIndex((e) => e.version === version);
+								return at >= 0 ? { before: of[at - 1] } : null;
+							},
+							'the online change to arrive',
+							10_000,
+							1
+						))!;
+						if (before?.isOnline) fail(`connect emitted online for someone shown online`);
+						p.shown = derive(p);
+					} else {
+						// A reload within the grace inherits, a second tab joins: nothing visible moves.
+						reshow(`connect (${outcome})`, p, change);
+					}
 				} else if (roll < 0.35) {
 					const id = pick(liveIds);
 					const c = connections.get(id)!;
@@ -219,15 +231,19 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 					connections.delete(id);
 					p.live.delete(id);
 					closed.push(id);
-					if (p.live.size > 0) {
-						const next = derive(p);
-						const moved = next.focus !== p.focus || next.page !== p.page;
-						if (moved !== (change !== null))
-							fail(`close: expected change=${moved}, got ${JSON.stringify(change)}`);
-						[p.focus, p.page] = [next.focus, next.page];
-					} else {
+					const outcome = rules.removalOutcome(
+						{ connections: p.live.size, online: true },
+						'closed',
+						TIMINGS.graceMs,
+						0
+					);
+					if (outcome.kind === 'reshow') reshow('close', p, change);
+					else if (outcome.kind === 'grace') {
 						if (change) fail(`close of the last tab emitted during the grace`);
 						p.inGrace = true;
+					} else {
+						if (change?.isOnline !== false) fail(`close without a grace did not go offline`);
+						p.shown = rules.NOTHING_SHOWN;
 					}
 				} else if (roll < 0.5) {
 					const id = pick(liveIds);
@@ -246,27 +262,18 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 					const value = random() < 0.3 ? null : `conv-${Math.floor(random() * 4)}`;
 					trace.push(`#${op} focus ${c.ws.slice(-4)}/${c.user} ${id.slice(-6)} ${value}`);
 					const change = await pick(slots).engine.focus(id, value);
-					[c.focus, c.focusAt] = [value, ++clock];
-					const next = derive(p);
-					const moved = next.focus !== p.focus || next.page !== p.page;
-					if (moved !== (change !== null))
-						fail(`focus: expected change=${moved}, got ${JSON.stringify(change)}`);
-					if (change && change.focusConversationId !== next.focus) fail(`focus: wrong value`);
-					[p.focus, p.page] = [next.focus, next.page];
+					Object.assign(c, rules.focusReport(value, ++clock));
+					reshow('focus', p, change);
 				} else if (roll < 0.994) {
 					const id = pick(liveIds);
 					const c = connections.get(id)!;
 					const p = personOf(c);
 					const url = `https://shop.test/p${Math.floor(random() * 5)}`;
 					trace.push(`#${op} page ${c.ws.slice(-4)}/${c.user} ${id.slice(-6)} ${url}`);
-					const change = await pick(slots).engine.page(id, { url, title: url.slice(-2) });
-					[c.page, c.pageAt] = [pageJson(url), ++clock];
-					const next = derive(p);
-					const moved = next.focus !== p.focus || next.page !== p.page;
-					if (moved !== (change !== null))
-						fail(`page: expected change=${moved}, got ${JSON.stringify(change)}`);
-					if (change && pageOf(change) !== next.page) fail(`page: wrong value`);
-					[p.focus, p.page] = [next.focus, next.page];
+					const page = { url, title: url.slice(-2) };
+					const change = await pick(slots).engine.page(id, page);
+					[c.page, c.pageAt] = [page, ++clock];
+					reshow('page', p, change);
 				} else if (backend === 'redis' && crashes < MAX_CRASHES) {
 					// Crash node 1 or 2 (node 0 holds the listeners), start a fresh one in its place.
 					crashes++;
@@ -296,12 +303,14 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 						touched.add(p);
 					}
 					for (const p of touched) {
-						if (p.live.size === 0) {
-							// Expired, not closed: offline at once, no grace.
-							[p.focus, p.page, p.inGrace] = [null, null, false];
-						} else {
-							[p.focus, p.page] = Object.values(derive(p)) as [string | null, string | null];
-						}
+						const outcome = rules.removalOutcome(
+							{ connections: p.live.size, online: true },
+							'expired',
+							TIMINGS.graceMs,
+							0
+						);
+						p.shown = outcome.kind === 'reshow' ? derive(p) : rules.NOTHING_SHOWN;
+						p.inGrace = false;
 					}
 				}
 			}
@@ -323,10 +332,10 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 					if (online) {
 						const expected = derive(p);
 						expect(state.focusConversationId, `${where} focus`).toBe(expected.focus);
-						expect(
-							state.currentPage ? JSON.stringify(state.currentPage) : null,
-							`${where} page`
-						).toBe(expected.page);
+						expect(state.focusInherited ?? false, `${where} focus inherited`).toBe(
+							expected.focusInherited
+						);
+						expect(state.currentPage, `${where} page`).toEqual(expected.page);
 					} else {
 						expect(state.currentPage).toBeNull();
 					}
@@ -339,7 +348,7 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 							const same =
 								event.isOnline === previous.isOnline &&
 								event.focusConversationId === previous.focusConversationId &&
-								pageOf(event) === pageOf(previous);
+								rules.samePage(event.currentPage, previous.currentPage);
 							expect(same, `${where}: an event without a visible change`).toBe(false);
 						} else {
 							expect(event.isOnline, `${where}: first event is online`).toBe(true);

@@ -1,79 +1,46 @@
+import { ListenerSet } from '../../../lib/listener-set';
 import type { PresenceChange, PresenceListener } from '../types';
+
+/** The one key of the node-wide expiry listeners. */
+const EVERY_CONNECTION = '';
 
 /**
  * Local listeners and expiry watchers, grouped by workspace, with one reference count per
  * workspace covering both: the Redis backend keeps the workspace's channel subscribed while the
- * count is above zero (a watcher needs the channel too: expiry notices travel on it).
+ * count is above zero (a watcher needs the channel too: expiry notices travel on it). Four
+ * `ListenerSet`s: the references (whose first and last are the hooks), the change listeners by
+ * workspace, the watchers by connection, and the node-wide expiry listeners.
  */
 export class LocalFanout {
-	#listeners = new Map<string, Set<PresenceListener>>();
-	#watchers = new Map<string, Set<() => void>>();
-	/** Node-wide expiry listeners (the stream hub): told of every expired connection. */
-	#expiryListeners = new Set<(connectionId: string) => void>();
-	#refs = new Map<string, number>();
-	#onFirst: (workspaceId: string) => Promise<void>;
-	#onLast: (workspaceId: string) => void;
-	#ready = new Map<string, Promise<void>>();
-	#onError: (error: unknown) => void;
+	#refs: ListenerSet<never>;
+	#listeners: ListenerSet<PresenceChange>;
+	#watchers: ListenerSet<void>;
+	#expiryListeners: ListenerSet<string>;
 
 	constructor(hooks: {
 		onFirst?: (workspaceId: string) => Promise<void>;
 		onLast?: (workspaceId: string) => void;
 		onError?: (error: unknown) => void;
 	}) {
-		this.#onFirst = hooks.onFirst ?? (() => Promise.resolve());
-		this.#onLast = hooks.onLast ?? (() => {});
-		this.#onError =
+		const { onFirst, onLast } = hooks;
+		const onError =
 			hooks.onError ?? ((error) => console.error('[presence] a listener threw:', error));
+		this.#refs = new ListenerSet<never>({
+			// A failed subscription is the engine's to log and retry: listeners are not refused.
+			onFirst: onFirst && ((workspaceId) => onFirst(workspaceId).catch(() => {})),
+			onLast
+		});
+		this.#listeners = new ListenerSet({ onError });
+		this.#watchers = new ListenerSet({ onError });
+		this.#expiryListeners = new ListenerSet({ onError });
 	}
 
-	/** Takes a reference on the workspace; returns its release (idempotent) and the subscription promise. */
-	#retain(workspaceId: string): { release: () => void; ready: Promise<void> } {
-		const count = this.#refs.get(workspaceId) ?? 0;
-		this.#refs.set(workspaceId, count + 1);
-		if (count === 0) {
-			this.#ready.set(
-				workspaceId,
-				this.#onFirst(workspaceId).catch(() => {})
-			);
-		}
-		let released = false;
-		return {
-			ready: this.#ready.get(workspaceId) ?? Promise.resolve(),
-			release: () => {
-				if (released) return;
-				released = true;
-				const left = (this.#refs.get(workspaceId) ?? 1) - 1;
-				if (left > 0) {
-					this.#refs.set(workspaceId, left);
-					return;
-				}
-				this.#refs.delete(workspaceId);
-				this.#ready.delete(workspaceId);
-				this.#onLast(workspaceId);
-			}
-		};
-	}
-
+	/** Resolves once the workspace's channel is subscribed. */
 	listen(workspaceId: string, listener: PresenceListener, signal: AbortSignal): Promise<void> {
 		if (signal.aborted) return Promise.resolve();
 		// Wrap so the same function may be added twice and removed independently.
-		const wrapped: PresenceListener = (change) => listener(change);
-		let set = this.#listeners.get(workspaceId);
-		if (!set) this.#listeners.set(workspaceId, (set = new Set()));
-		set.add(wrapped);
-		const { release, ready } = this.#retain(workspaceId);
-		signal.addEventListener(
-			'abort',
-			() => {
-				const current = this.#listeners.get(workspaceId);
-				current?.delete(wrapped);
-				if (current?.size === 0) this.#listeners.delete(workspaceId);
-				release();
-			},
-			{ once: true }
-		);
-		return ready;
+		void this.#listeners.add(workspaceId, (change) => listener(change), signal);
+		return this.#refs.add(workspaceId, () => {}, signal);
 	}
 
 	/** `onExpired` is called at most once, by `expire(connectionId)`, unless `signal` aborts first. */
@@ -84,26 +51,18 @@ export class LocalFanout {
 		signal: AbortSignal
 	): void {
 		if (signal.aborted) return;
-		const { release } = this.#retain(workspaceId);
-		let set = this.#watchers.get(connectionId);
-		if (!set) this.#watchers.set(connectionId, (set = new Set()));
-		const done = () => {
-			const current = this.#watchers.get(connectionId);
-			current?.delete(fire);
-			if (current?.size === 0) this.#watchers.delete(connectionId);
-			signal.removeEventListener('abort', done);
-			release();
-		};
+		const watch = new AbortController();
+		const done = () => watch.abort();
+		signal.addEventListener('abort', done, { once: true });
+		watch.signal.addEventListener('abort', () => signal.removeEventListener('abort', done), {
+			once: true
+		});
+		void this.#refs.add(workspaceId, () => {}, watch.signal);
 		const fire = () => {
 			done();
-			try {
-				onExpired();
-			} catch (error) {
-				this.#onError(error);
-			}
+			onExpired();
 		};
-		set.add(fire);
-		signal.addEventListener('abort', done, { once: true });
+		void this.#watchers.add(connectionId, fire, watch.signal);
 	}
 
 	/**
@@ -111,45 +70,29 @@ export class LocalFanout {
 	 * reference on any workspace: the caller listens to the workspaces whose expiries it needs.
 	 */
 	watchAll(onExpired: (connectionId: string) => void, signal: AbortSignal): void {
-		if (signal.aborted) return;
 		const wrapped = (connectionId: string) => onExpired(connectionId);
-		this.#expiryListeners.add(wrapped);
-		signal.addEventListener('abort', () => this.#expiryListeners.delete(wrapped), { once: true });
+		void this.#expiryListeners.add(EVERY_CONNECTION, wrapped, signal);
 	}
 
 	emit(change: PresenceChange): void {
-		const set = this.#listeners.get(change.workspaceId);
-		if (!set) return;
-		for (const listener of [...set]) {
-			try {
-				listener(change);
-			} catch (error) {
-				this.#onError(error);
-			}
-		}
+		this.#listeners.emit(change.workspaceId, change);
 	}
 
 	expire(connectionId: string): void {
-		for (const fire of [...(this.#watchers.get(connectionId) ?? [])]) fire();
-		for (const listener of this.#expiryListeners) {
-			try {
-				listener(connectionId);
-			} catch (error) {
-				this.#onError(error);
-			}
-		}
+		this.#watchers.emit(connectionId, undefined);
+		this.#expiryListeners.emit(EVERY_CONNECTION, connectionId);
 	}
 
 	hasListeners(workspaceId: string): boolean {
-		return (this.#listeners.get(workspaceId)?.size ?? 0) > 0;
+		return this.#listeners.count(workspaceId) > 0;
 	}
 
 	/** Workspaces whose channel must stay subscribed. */
 	workspaces(): string[] {
-		return [...this.#refs.keys()];
+		return this.#refs.keys();
 	}
 
 	listenedWorkspaces(): string[] {
-		return [...this.#listeners.keys()];
+		return this.#listeners.keys();
 	}
 }
