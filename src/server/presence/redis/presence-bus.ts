@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ListenerSet } from '../../events/listeners';
+import { ListenerSet } from '../../../lib/listener-set';
 import { subscribeWithin } from '../../redis/clients';
 import { workspaceOfConnection } from '../shared/ids';
 import { LocalFanout } from '../shared/listeners';
