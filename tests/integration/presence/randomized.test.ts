@@ -213,8 +213,7 @@ describe.each(['redis', 'memory'] as const)('presence under random operations: %
 								return at >= 0 ? { before: of[at - 1] } : null;
 							},
 							'the online change to arrive',
-							10_000,
-							1
+							10_000
 						))!;
 						if (before?.isOnline) fail(`connect emitted online for someone shown online`);
 						p.shown = derive(p);
