@@ -16,6 +16,7 @@ export default defineConfig({
 				test: {
 					name: 'unit',
 					environment: 'node',
+					isolate: false,
 					include: ['src/**/*.spec.ts', 'tests/unit/**/*.test.ts'],
 					exclude: ['src/**/*.svelte.spec.ts']
 				}
@@ -25,6 +26,7 @@ export default defineConfig({
 				test: {
 					name: 'integration',
 					environment: 'node',
+					isolate: false,
 					include: ['tests/integration/**/*.test.ts'],
 					globalSetup: ['tests/support/global-setup.ts'],
 					testTimeout: 60_000,
@@ -37,6 +39,7 @@ export default defineConfig({
 				test: {
 					name: 'components',
 					environment: 'jsdom',
+					isolate: false,
 					include: ['src/**/*.svelte.spec.ts'],
 					setupFiles: ['tests/support/components-setup.ts']
 				}

@@ -1,5 +1,5 @@
 /**
- * `import source from './x.lua?raw'` outside vite: the presence engine's Lua scripts
+ * `import source from '<script>.lua?raw'` outside vite: the presence engine's Lua scripts
  * (src/server/presence/redis/lua/) are imported as strings, which vite does in the build and in
  * vitest. Scripts that run under tsx (the bench) have no vite: `tsx --import
  * ./scripts/lua-raw-loader.mjs …` registers these module hooks, which answer exactly those

@@ -26,6 +26,23 @@ const EVENT_TYPES: readonly StreamEvent['type'][] = [
 	'preview'
 ];
 
+type NumericStat = {
+	[K in keyof PresenceStats]: PresenceStats[K] extends number ? K : never;
+}[keyof PresenceStats];
+
+/** The engine's series: metric name → kind, the `PresenceStats` field it shows, help. */
+// prettier-ignore
+const ENGINE_SERIES: Record<string, ['gauge' | 'counter', NumericStat, string]> = {
+	presence_engine_local_connections: ['gauge', 'local_connections', 'Presence connections held by this node'],
+	presence_engine_local_people: ['gauge', 'local_people', 'Distinct people behind the connections this node holds'],
+	presence_engine_sweep_lag_seconds: ['gauge', 'sweep_lag_ms', 'How overdue the oldest presence deadline is (about 0 while sweeps keep up)'],
+	presence_lease_refresh_age_seconds: ['gauge', 'lease_refresh_age_ms', 'Since this node last renewed its lease; past the lease TTL other nodes reap it'],
+	presence_lease_reincarnations_total: ['counter', 'reincarnations_total', 'Times this node found its lease gone (stalled past the TTL, or Redis lost data) and re-registered'],
+	presence_changes_published_total: ['counter', 'changes_published_total', 'Presence changes published by this node (online, offline, focus, page)'],
+	presence_changes_received_total: ['counter', 'changes_received_total', 'Presence changes received by this node for its local streams'],
+	presence_engine_errors_total: ['counter', 'errors_total', 'Failed backend calls of the presence engine (Redis, and last_seen_at writes)']
+};
+
 /**
  * The node's figures for /metrics (Prometheus text through prom-client, docs/design.md §7).
  * Callers report what happened through these methods; how it is counted stays in this file.
@@ -149,61 +166,11 @@ export class Metrics {
 			() => this.#rateLimited
 		);
 
-		// The engine's side, read once per scrape by render().
-		const engineSeries: ['gauge' | 'counter', string, string, (stats: PresenceStats) => number][] =
-			[
-				[
-					'gauge',
-					'presence_engine_local_connections',
-					'Presence connections held by this node',
-					(s) => s.local_connections
-				],
-				[
-					'gauge',
-					'presence_engine_local_people',
-					'Distinct people behind the connections this node holds',
-					(s) => s.local_people
-				],
-				[
-					'gauge',
-					'presence_engine_sweep_lag_seconds',
-					'How overdue the oldest presence deadline is (about 0 while sweeps keep up)',
-					(s) => s.sweep_lag_ms / 1000
-				],
-				[
-					'gauge',
-					'presence_lease_refresh_age_seconds',
-					'Since this node last renewed its lease; past the lease TTL other nodes reap it',
-					(s) => s.lease_refresh_age_ms / 1000
-				],
-				[
-					'counter',
-					'presence_lease_reincarnations_total',
-					'Times this node found its lease gone (stalled past the TTL, or Redis lost data) and re-registered',
-					(s) => s.reincarnations_total
-				],
-				[
-					'counter',
-					'presence_changes_published_total',
-					'Presence changes published by this node (online, offline, focus, page)',
-					(s) => s.changes_published_total
-				],
-				[
-					'counter',
-					'presence_changes_received_total',
-					'Presence changes received by this node for its local streams',
-					(s) => s.changes_received_total
-				],
-				[
-					'counter',
-					'presence_engine_errors_total',
-					'Failed backend calls of the presence engine (Redis, and last_seen_at writes)',
-					(s) => s.errors_total
-				]
-			];
-		for (const [kind, name, help, read] of engineSeries) {
+		// The engine's side, read once per scrape by render(); `_ms` figures are shown in seconds.
+		for (const [name, [kind, field, help]] of Object.entries(ENGINE_SERIES)) {
+			const scale = field.endsWith('_ms') ? 1 / 1000 : 1;
 			(kind === 'gauge' ? gauge : counter)(registers, name, help, () =>
-				this.#engineStats ? read(this.#engineStats) : 0
+				this.#engineStats ? this.#engineStats[field] * scale : 0
 			);
 		}
 		gauge(

@@ -1,21 +1,11 @@
 import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures';
+import { LIVE, signIn } from './people';
 
 /**
  * Issue 12: axe-core on the pages people use, in the built app. Serious and critical findings
  * fail the test (moderate and minor ones are printed, so they are seen without blocking).
  */
-
-const LIVE = { timeout: 15_000 };
-
-async function signIn(page: Page) {
-	await page.goto('/login');
-	await page.getByLabel('Email').fill('ada@demo.test');
-	await page.getByLabel('Password').fill('demo-password');
-	await page.getByRole('button', { name: 'Sign in' }).click();
-	await expect(page).toHaveURL(/\/inbox$/);
-	await expect(page.getByTestId('stream-state')).toHaveAttribute('data-connected', 'true', LIVE);
-}
 
 async function expectNoSeriousViolations(page: Page, what: string) {
 	const { violations } = await new AxeBuilder({ page })

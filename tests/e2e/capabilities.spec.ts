@@ -1,39 +1,11 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { beginConversation } from './visitor';
+import { expect, test, type Page } from './fixtures';
+import { LIVE, signIn, arrive, openConversation } from './people';
 
 /**
  * Issue 13, as people see it in the built app: "typing…" from the widget to the inbox, the
  * team's status in the widget following an agent's availability, and idle after a tab went
  * without input (the e2e server's PRESENCE_IDLE_AFTER_MS is 4 s: tests/e2e/server.mjs).
  */
-
-const LIVE = { timeout: 15_000 };
-
-async function signIn(page: Page, email = 'ada@demo.test') {
-	await page.goto('/login');
-	await page.getByLabel('Email').fill(email);
-	await page.getByLabel('Password').fill('demo-password');
-	await page.getByRole('button', { name: 'Sign in' }).click();
-	await expect(page).toHaveURL(/\/inbox$/);
-	await expect(page.getByTestId('stream-state')).toHaveAttribute('data-connected', 'true', LIVE);
-}
-
-async function arrive(browser: Browser) {
-	const context = await browser.newContext();
-	const page = await context.newPage();
-	await page.goto('/demo');
-	const widget = page.getByTestId('chat-widget');
-	await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
-	const conversationId = await beginConversation(page, widget);
-	return { context, page, widget, conversationId };
-}
-
-async function openConversation(agent: Page, conversationId: string) {
-	await agent
-		.locator(`[data-testid="conversation-item"][data-conversation-id="${conversationId}"]`)
-		.click();
-	await expect(agent).toHaveURL(new RegExp(`/inbox/${conversationId}$`));
-}
 
 async function setAvailability(agent: Page, value: 'available' | 'busy' | 'away') {
 	const select = agent.getByLabel('Your availability');

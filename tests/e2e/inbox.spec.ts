@@ -1,31 +1,10 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures';
+import { LIVE, signIn, browse } from './people';
 
 /**
  * Issue 12: visitors online now (before and without a conversation), search, filters and paging
  * of the conversation list, in the built app on the demo seed (224 conversations).
  */
-
-const LIVE = { timeout: 15_000 };
-
-async function signIn(page: Page) {
-	await page.goto('/login');
-	await page.getByLabel('Email').fill('ada@demo.test');
-	await page.getByLabel('Password').fill('demo-password');
-	await page.getByRole('button', { name: 'Sign in' }).click();
-	await expect(page).toHaveURL(/\/inbox$/);
-	await expect(page.getByTestId('stream-state')).toHaveAttribute('data-connected', 'true', LIVE);
-}
-
-/** A visitor browsing the shop (no conversation), connected. */
-async function browse(browser: Browser) {
-	const context = await browser.newContext();
-	const page = await context.newPage();
-	await page.goto('/demo');
-	const widget = page.getByTestId('chat-widget');
-	await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
-	const visitorId = (await widget.getAttribute('data-visitor-id'))!;
-	return { context, page, widget, visitorId };
-}
 
 async function write(page: Page, body: string) {
 	await page.getByTestId('chat-launcher').click();

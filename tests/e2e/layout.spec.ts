@@ -1,20 +1,10 @@
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import { expect, test, type Locator, type Page } from './fixtures';
+import { signIn } from './people';
 
 /**
  * Issue 12: the inbox at phone, tablet and desktop widths. At 390 px a conversation is the chat
  * with its composer on screen and the visitor panel behind a toggle; the list page is the list.
  */
-
-const LIVE = { timeout: 15_000 };
-
-async function signIn(page: Page) {
-	await page.goto('/login');
-	await page.getByLabel('Email').fill('ada@demo.test');
-	await page.getByLabel('Password').fill('demo-password');
-	await page.getByRole('button', { name: 'Sign in' }).click();
-	await expect(page).toHaveURL(/\/inbox$/);
-	await expect(page.getByTestId('stream-state')).toHaveAttribute('data-connected', 'true', LIVE);
-}
 
 async function expectInViewport(page: Page, locator: Locator) {
 	const box = await locator.boundingBox();

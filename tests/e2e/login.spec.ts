@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 
 test('an agent signs in, stays signed in across a reload, and signs out', async ({ page }) => {
 	const blocked: string[] = [];

@@ -1,16 +1,6 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures';
+import { LIVE, signIn } from './people';
 import { beginConversation } from './visitor';
-
-/** Grace (0.5 s here) + sweep + delivery, with room for a slow machine. */
-const LIVE = { timeout: 15_000 };
-
-async function signIn(page: Page, email = 'ada@demo.test') {
-	await page.goto('/login');
-	await page.getByLabel('Email').fill(email);
-	await page.getByLabel('Password').fill('demo-password');
-	await page.getByRole('button', { name: 'Sign in' }).click();
-	await expect(page).toHaveURL(/\/inbox$/);
-}
 
 /** What the page sees when its tab is hidden or shown again (Playwright keeps pages visible). */
 async function setVisibility(page: Page, state: 'hidden' | 'visible') {
@@ -39,7 +29,6 @@ test('an agent sees a visitor live: presence, page, messages, and going offline'
 		const agent = await agentContext.newPage();
 		const blocked = cspViolations(agent);
 		await signIn(agent);
-		await expect(agent.getByTestId('stream-state')).toHaveAttribute('data-connected', 'true', LIVE);
 
 		// A visitor arrives on the shop: the widget starts a session and opens its stream.
 		const visitor = await visitorContext.newPage();

@@ -1,40 +1,10 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { beginConversation } from './visitor';
+import { expect, test, type Page } from './fixtures';
+import { LIVE, signIn, arrive, openConversation } from './people';
 
 /**
  * Issue 10: what an agent sees is true. Focus after a page load, read marks, Sent → Delivered →
  * Read, and previews that match "Viewing", in the built app.
  */
-
-const LIVE = { timeout: 15_000 };
-
-async function signIn(page: Page, email = 'ada@demo.test') {
-	await page.goto('/login');
-	await page.getByLabel('Email').fill(email);
-	await page.getByLabel('Password').fill('demo-password');
-	await page.getByRole('button', { name: 'Sign in' }).click();
-	await expect(page).toHaveURL(/\/inbox$/);
-	await expect(page.getByTestId('stream-state')).toHaveAttribute('data-connected', 'true', LIVE);
-}
-
-/** A visitor on the shop, connected; returns their page and conversation. */
-async function arrive(browser: Browser) {
-	const context = await browser.newContext();
-	const page = await context.newPage();
-	await page.goto('/demo');
-	const widget = page.getByTestId('chat-widget');
-	await expect(widget).toHaveAttribute('data-connected', 'true', LIVE);
-	const conversationId = await beginConversation(page, widget);
-	return { context, page, widget, conversationId };
-}
-
-/** The agent opens the visitor's conversation from the list. */
-async function openConversation(agent: Page, conversationId: string) {
-	await agent
-		.locator(`[data-testid="conversation-item"][data-conversation-id="${conversationId}"]`)
-		.click();
-	await expect(agent).toHaveURL(new RegExp(`/inbox/${conversationId}$`));
-}
 
 /**
  * Records every value the `data-status` of `selector` takes on the page, with when (epoch ms):

@@ -9,7 +9,8 @@ export const TEST_TIMINGS = {
 	/** Clients heartbeat every `heartbeatIntervalMs`; engines only know the timeout. */
 	heartbeatIntervalMs: 200,
 	heartbeatTimeoutMs: 1500,
-	leaseTtlMs: 1000,
+	/** Renewed every third of it: a node must not lose it to a loop held a second by loaded cores. */
+	leaseTtlMs: 2000,
 	sweepIntervalMs: 50
 } as const;
 

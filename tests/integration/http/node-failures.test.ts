@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { dropKeyPrefix, testKeyPrefix } from '../../support/redis';
 import { testEnv } from '../../support/services';
+import { TEST_TIMINGS } from '../../support/timings';
 import { openClientStream } from '../../support/client-stream';
 
 /**
@@ -16,7 +17,7 @@ import { openClientStream } from '../../support/client-stream';
  * client that reconnects to another node within the grace causes no flicker).
  */
 
-const LEASE_TTL_MS = 1000;
+const LEASE_TTL_MS = TEST_TIMINGS.leaseTtlMs;
 const SWEEP_MS = 100;
 const GRACE_MS = 2000;
 

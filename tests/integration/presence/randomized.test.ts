@@ -42,7 +42,9 @@ const TIMINGS: PresenceTimings = {
 	graceMs: 150,
 	heartbeatTimeoutMs: 60_000,
 	inheritedFocusMs: 3_600_000,
-	leaseTtlMs: 600,
+	// A live node that misses its lease is reaped like a crashed one, which the model cannot
+	// foresee: long enough for a loop held a second by loaded cores; crashes wait this long.
+	leaseTtlMs: 1500,
 	sweepIntervalMs: 50
 };
 const MAX_CRASHES = 4;

@@ -5,8 +5,8 @@ import type { Availability, CurrentPage, HeartbeatLimit, PresenceState } from '.
  * person shows, derived from their live connections, and what each transition does to them. No
  * clock, timer or I/O: callers pass the time and keep the state. The memory engine decides by
  * these; the randomized test's model checks both backends against them; the Redis backend says
- * the same in Lua (`redis/scripts.ts`: derive, refresh, go_online, go_offline, after_removal and
- * the register, report and sweep scripts).
+ * the same in Lua (`redis/lua/prelude.lua`: derive, refresh, go_online, go_offline, after_removal;
+ * and `register.lua`, `report.lua`, `sweep.lua`).
  */
 
 /** What the rules read of one live connection (one tab). */
