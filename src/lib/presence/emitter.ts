@@ -1,34 +1,45 @@
 import type { StreamEvent } from '../events';
+import { ListenerSet } from '../listener-set';
 
 export type StreamEventType = StreamEvent['type'];
 export type EventOf<T extends StreamEventType> = Extract<StreamEvent, { type: T }>;
 export type Listener<T extends StreamEventType> = (event: EventOf<T>) => void;
 
-/** Listeners of stream events by type (messages, reads, previews, ... for pages and widgets). */
+/**
+ * Listeners of stream events by type (messages, reads, previews, … for pages and widgets): the
+ * server's `ListenerSet` keyed by the event's type, with an unsubscribe function instead of a
+ * signal, as components want it.
+ */
 export class StreamEmitter {
-	#listeners = new Map<StreamEventType, Set<(event: StreamEvent) => void>>();
+	#listeners = StreamEmitter.#set();
+	/** Ends every listener added so far at once (`clear`). */
+	#all = new AbortController();
+
+	static #set() {
+		return new ListenerSet<StreamEvent>({
+			onError: (error) => console.error('[presence] a stream event listener failed:', error)
+		});
+	}
 
 	on<T extends StreamEventType>(type: T, listener: Listener<T>): () => void {
-		let set = this.#listeners.get(type);
-		if (!set) this.#listeners.set(type, (set = new Set()));
-		const entry = listener as (event: StreamEvent) => void;
-		set.add(entry);
-		return () => void set.delete(entry);
+		const off = new AbortController();
+		const all = this.#all.signal;
+		const stop = () => off.abort();
+		all.addEventListener('abort', stop, { once: true });
+		void this.#listeners.add(type, listener as (event: StreamEvent) => void, off.signal);
+		return () => {
+			all.removeEventListener('abort', stop);
+			stop();
+		};
 	}
 
 	emit(event: StreamEvent) {
-		const set = this.#listeners.get(event.type);
-		if (!set) return;
-		for (const listener of [...set]) {
-			try {
-				listener(event);
-			} catch (error) {
-				console.error(`[presence] a "${event.type}" listener failed:`, error);
-			}
-		}
+		this.#listeners.emit(event.type, event);
 	}
 
 	clear() {
-		this.#listeners.clear();
+		this.#all.abort();
+		this.#all = new AbortController();
+		this.#listeners = StreamEmitter.#set();
 	}
 }
