@@ -43,7 +43,10 @@ export async function startAppNode(env: Record<string, string>): Promise<AppNode
 	}
 	const port = await freePort();
 	const output: string[] = [];
-	const child = spawn(process.execPath, [ENTRY], {
+	// APP_NODE_FLAGS: node flags for app nodes only (`--cpu-prof --cpu-prof-dir=/tmp/prof` to
+	// profile the app under a test or the bench; NODE_OPTIONS refuses --cpu-prof).
+	const flags = process.env.APP_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+	const child = spawn(process.execPath, [...flags, ENTRY], {
 		cwd: ROOT,
 		env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' },
 		stdio: ['ignore', 'pipe', 'pipe']
