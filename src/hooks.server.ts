@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Handle, ServerInit } from '@sveltejs/kit';
-import { SESSION_COOKIE } from '$lib/protocol';
+import { SESSION_COOKIE } from '$lib/contract';
 import { getServices } from '$server/services';
 import { registerStreamHub } from '$server/streams';
 import { agentFromToken } from '$server/trpc';

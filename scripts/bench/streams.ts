@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { SESSION_COOKIE } from '../../src/lib/protocol';
+import { SESSION_COOKIE } from '../../src/lib/contract';
 import { hashPassword } from '../../src/server/auth/password';
 import { issueToken, SESSION_TTL_SECONDS } from '../../src/server/auth/tokens';
 import { startAppNode, type AppNode } from '../../tests/support/app-process';

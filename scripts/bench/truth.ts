@@ -3,10 +3,15 @@ import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import pg from 'pg';
-import type { PresenceStatus, PresenceUpdate, StreamEvent } from '../../src/lib/events';
+import {
+	type PresenceStatus,
+	type PresenceUpdate,
+	type StreamEvent,
+	SESSION_COOKIE,
+	VISITOR_TOKEN_HEADER
+} from '../../src/lib/contract';
 import { ReportFlush } from '../../src/lib/presence/report-flush';
 import { applyIfNewer, replaceWithSnapshot } from '../../src/lib/presence/store-rules';
-import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../src/lib/protocol';
 import { loadConfig } from '../../src/server/config';
 import { createKysely } from '../../src/server/db/connect';
 import { startAppNode, type AppNode } from '../../tests/support/app-process';

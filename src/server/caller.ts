@@ -1,5 +1,5 @@
 import type { RequestEvent } from '@sveltejs/kit';
-import { SESSION_COOKIE } from '../lib/protocol';
+import { SESSION_COOKIE } from '../lib/contract';
 import { createContextInner } from './context';
 import { appRouter } from './routers/_app';
 import { getServices } from './services';

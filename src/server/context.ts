@@ -1,4 +1,4 @@
-import { VISITOR_TOKEN_HEADER } from '../lib/protocol';
+import { VISITOR_TOKEN_HEADER } from '../lib/contract';
 import { SESSION_COOKIE, readCookie, serializeSessionCookie } from './auth/cookies';
 import { SESSION_TTL_SECONDS } from './auth/tokens';
 import type { Services } from './services';

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { StreamEvent } from '../lib/events';
+import type { StreamEvent } from '../lib/contract';
 import type { PresenceEngine, PresenceStats } from './presence/types';
 
 /** Why a presence stream ended: `client` went away, or the server ended it. */

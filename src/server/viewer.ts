@@ -1,4 +1,4 @@
-import type { PresenceStatus, PresenceUpdate } from '../lib/events';
+import type { PresenceStatus, PresenceUpdate } from '../lib/contract';
 import type { Availability, PresenceState } from './presence/types';
 
 /** What Postgres says of a person's availability: agents only, never chosen = available. */

@@ -1,8 +1,7 @@
 import { createTRPCClient, localLink } from '@trpc/client';
 import { initTRPC, TRPCError, tracked } from '@trpc/server';
-import type { Participant } from '../../src/lib/api-types';
+import type { Participant, ChatMessage, StreamEvent } from '../../src/lib/contract';
 import type { PresenceClient } from '../../src/lib/client';
-import type { ChatMessage, StreamEvent } from '../../src/lib/events';
 
 /** One `presence.connect` the client opened: the test speaks for the server on it. */
 export class LocalStream {

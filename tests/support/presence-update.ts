@@ -1,4 +1,4 @@
-import type { PresenceUpdate } from '../../src/lib/events';
+import type { PresenceUpdate } from '../../src/lib/contract';
 
 /** A person's presence as the stream sends it: online and active at version 1, unless patched. */
 export function presenceUpdate(

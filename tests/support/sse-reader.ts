@@ -1,6 +1,5 @@
 import { request as httpRequest, type ClientRequest } from 'node:http';
-import type { StreamEvent } from '../../src/lib/events';
-import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../src/lib/protocol';
+import { type StreamEvent, SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../src/lib/contract';
 import { Waiters } from './waiters';
 
 /** One SSE event as it came over the wire. */

@@ -1,5 +1,5 @@
 import { Waiters } from './waiters';
-import type { StreamEvent } from '../../src/lib/events';
+import type { StreamEvent } from '../../src/lib/contract';
 
 /**
  * Reads a presence stream in the background and lets a test wait for the event it expects.

@@ -8,7 +8,7 @@ import {
 	type TRPCClient
 } from '@trpc/client';
 import type { AppRouter } from '../../server/routers/_app';
-import { VISITOR_TOKEN_HEADER } from '../protocol';
+import { VISITOR_TOKEN_HEADER } from '../contract';
 
 /**
  * The typed client other TypeScript apps use (docs/design.md §4): queries and mutations through

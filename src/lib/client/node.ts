@@ -1,5 +1,5 @@
 import { EventSource } from 'eventsource';
-import { SESSION_COOKIE } from '../protocol';
+import { SESSION_COOKIE } from '../contract';
 import { createClient as createBaseClient, type ClientAuth, type PresenceClient } from './index';
 
 /**

@@ -1,5 +1,5 @@
 import { getContext, setContext } from 'svelte';
-import type { AgentProfile } from '$lib/api-types';
+import type { AgentProfile } from '$lib/contract';
 import type { InboxState } from './inbox.svelte';
 
 const KEY = Symbol('inbox');

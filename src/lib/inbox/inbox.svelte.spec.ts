@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConversationSummary } from '$lib/api-types';
-import type { ChatMessage } from '$lib/events';
+import type { ConversationSummary, ChatMessage } from '$lib/contract';
 import { InboxState } from './inbox.svelte';
 
 function conversation(id: string, lastMessageAt: string | null, unread = 0): ConversationSummary {

@@ -1,5 +1,4 @@
-import type { ConversationSummary } from '$lib/api-types';
-import type { ChatMessage } from '$lib/events';
+import type { ConversationSummary, ChatMessage } from '$lib/contract';
 
 /**
  * The agent's conversation list, patched in place from stream events (docs/design.md §3): a

@@ -1,6 +1,6 @@
 import type { PresenceClient } from '../client';
-import type { CurrentPage, StreamEvent } from '../events';
-import { StreamEmitter, type Listener, type StreamEventType } from './emitter';
+import type { CurrentPage, StreamEvent } from '../contract';
+import { StreamEmitter, type Listener, type StreamEventType } from './stream-emitter';
 import { codeOf, isPermanent } from './error-code';
 import { IdleReports } from './idle-reports';
 import { PresenceReports } from './presence-reports';

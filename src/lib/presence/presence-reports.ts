@@ -1,4 +1,4 @@
-import type { CurrentPage } from '../events';
+import type { CurrentPage } from '../contract';
 import { ReportFlush } from './report-flush';
 
 /** The report calls on one live connection; each rejects when the server refused it. */

@@ -1,5 +1,5 @@
 import { SvelteMap } from 'svelte/reactivity';
-import type { Availability, PresenceFields, PresenceStatus, PresenceUpdate } from '../events';
+import type { Availability, PresenceFields, PresenceStatus, PresenceUpdate } from '../contract';
 import { applyIfNewer, replaceWithSnapshot } from './store-rules';
 
 /** What the UI shows for a person: the wire status, or `unknown` while nothing is known (neutral). */

@@ -1,4 +1,4 @@
-import type { PresenceUpdate } from '../events';
+import type { PresenceUpdate } from '../contract';
 
 /**
  * The presence store's ordering rules, kept free of Svelte runes so that plain Node (the truth

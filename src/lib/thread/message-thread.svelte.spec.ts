@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { localServer, type LocalServer } from '../../../tests/support/local-server';
-import type { Participant } from '../api-types';
-import type { ChatMessage } from '../events';
+import type { Participant, ChatMessage } from '../contract';
 import { PresenceConnection } from '../presence/presence-connection.svelte';
 import { MessageThread, type MessageThreadInit } from './message-thread.svelte';
 

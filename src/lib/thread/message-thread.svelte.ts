@@ -1,4 +1,4 @@
-import type { ChatMessage, Participant } from '../api-types';
+import type { ChatMessage, Participant } from '../contract';
 import type { PresenceConnection } from '../presence/presence-connection.svelte';
 import { receiptOf, type Receipt } from '../receipts';
 

@@ -3,7 +3,7 @@ import type { VisitorChat } from './visitor-chat.svelte';
 
 /**
  * The widget's page previews (docs/design.md §5): once per page, after the navigation settles,
- * as soon as the server's spacing allows (`src/lib/protocol.ts`); each names the page it shows,
+ * as soon as the server's spacing allows (`src/lib/contract.ts`); each names the page it shows,
  * so the agent's panel says which page a preview is of.
  */
 export class PreviewReporter {

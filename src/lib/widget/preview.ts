@@ -4,7 +4,7 @@
  * 100 KB bound. The widget itself is left out of the picture.
  */
 
-import { PREVIEW_PAGE_GAP_MS, PREVIEW_SAME_PAGE_MS } from '../protocol';
+import { PREVIEW_PAGE_GAP_MS, PREVIEW_SAME_PAGE_MS } from '../contract';
 
 export const MAX_PREVIEW_BYTES = 100 * 1024;
 

@@ -1,6 +1,6 @@
 /** The agent session cookie: HttpOnly, SameSite=Lax, signed (see tokens.ts). */
 
-import { SESSION_COOKIE } from '../../lib/protocol';
+import { SESSION_COOKIE } from '../../lib/contract';
 
 export { SESSION_COOKIE };
 

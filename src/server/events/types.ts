@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../lib/events';
+import type { ChatMessage } from '../../lib/contract';
 
 /**
  * Workspace events other than presence (messages, read marks, new conversations, previews),

@@ -91,7 +91,7 @@ export function limitsFor(options: { heartbeatIntervalMs: number; loginsPerMinut
 		idle: perMinute(60),
 		/** A person's own choice from a menu: a few a minute is plenty, a loop is refused. */
 		availability: perMinute(30),
-		/** Every call counts; the spacing of stored previews is the procedure's own (protocol.ts). */
+		/** Every call counts; the spacing of stored previews is the procedure's own (contract.ts). */
 		preview: perMinute(20),
 		message: perMinute(60),
 		markRead: perMinute(120),

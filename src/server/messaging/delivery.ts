@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../lib/events';
+import type { ChatMessage } from '../../lib/contract';
 import { participantsOf } from '../db/conversations';
 import { insertMessage, markDelivered, markRead, unreadCount } from '../db/messages';
 import { publishEvent } from '../events/publish';

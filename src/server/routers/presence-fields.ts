@@ -1,4 +1,4 @@
-import type { PresenceUpdate } from '../../lib/events';
+import type { PresenceUpdate } from '../../lib/contract';
 import type { Services } from '../services';
 import { offlineState } from '../presence';
 import { updateFor, type StoredPerson } from '../viewer';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import { parseConnectionParamsFromString } from '@trpc/server/unstable-core-do-not-import';
-import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../lib/protocol';
+import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../lib/contract';
 import { readCookie } from '../auth/cookies';
 import { createContextInner } from '../context';
 import type { Services } from '../services';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { StreamEvent } from '../../lib/events';
+import type { StreamEvent } from '../../lib/contract';
 import type { WorkspaceEvent } from '../events/types';
 import type { PresenceChange, TypingChange } from '../presence/types';
 import type { Services } from '../services';

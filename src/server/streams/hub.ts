@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import { getTRPCErrorFromUnknown } from '@trpc/server/unstable-core-do-not-import';
-import type { StreamEvent } from '../../lib/events';
+import type { StreamEvent } from '../../lib/contract';
 import type { StreamCloseReason } from '../metrics';
 import type { Services } from '../services';
 import type { Identity } from '../trpc';

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import type { PresenceUpdate, StreamEvent } from '../../lib/events';
+import type { PresenceUpdate, StreamEvent } from '../../lib/contract';
 import { viewerScopeOf } from '../db/conversations';
 import type { WorkspaceEvent } from '../events/types';
 import { offlineState } from '../presence';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SESSION_COOKIE } from '../../../src/lib/protocol';
+import { SESSION_COOKIE } from '../../../src/lib/contract';
 import { issueToken, SESSION_TTL_SECONDS } from '../../../src/server/auth/tokens';
 import { createContextInner } from '../../../src/server/context';
 import { appRouter } from '../../../src/server/routers/_app';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StreamEvent } from '../../../src/lib/events';
+import type { StreamEvent } from '../../../src/lib/contract';
 import { loadConfig } from '../../../src/server/config';
 import { startServices } from '../../../src/server/services';
 import { createContextInner } from '../../../src/server/context';

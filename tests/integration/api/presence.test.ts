@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StreamEvent } from '../../../src/lib/events';
+import type { StreamEvent } from '../../../src/lib/contract';
 import { createWorkspace } from '../../support/fixtures';
 import { useTestServices } from '../../support/services';
 import { waitFor } from '../../support/clock';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_COOKIE } from '../../../src/lib/protocol';
+import { SESSION_COOKIE } from '../../../src/lib/contract';
 import { createStreamHub, type StreamHub } from '../../../src/server/streams';
 import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { parsePrometheus, sampleValue } from '../../support/prometheus';

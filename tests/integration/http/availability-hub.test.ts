@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createClient, loginAgent } from '../../../src/lib/client/node';
-import type { StreamEvent } from '../../../src/lib/events';
+import type { StreamEvent } from '../../../src/lib/contract';
 import { loadConfig } from '../../../src/server/config';
 import { createKysely } from '../../../src/server/db/connect';
 import { startAppNode, type AppNode } from '../../support/app-process';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../../src/lib/protocol';
+import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../../src/lib/contract';
 import { issueToken, SESSION_TTL_SECONDS } from '../../../src/server/auth/tokens';
 import { loadConfig } from '../../../src/server/config';
 import { createKysely } from '../../../src/server/db/connect';

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createClient, loginAgent } from '../../../src/lib/client/node';
-import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../../src/lib/protocol';
+import { SESSION_COOKIE, VISITOR_TOKEN_HEADER } from '../../../src/lib/contract';
 import { loadConfig } from '../../../src/server/config';
 import { createKysely } from '../../../src/server/db/connect';
 import { startAppNode, type AppNode } from '../../support/app-process';

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_COOKIE } from '../../../src/lib/protocol';
+import { SESSION_COOKIE } from '../../../src/lib/contract';
 import { createClient, loginAgent, type PresenceClient } from '../../../src/lib/client/node';
 import { loadConfig } from '../../../src/server/config';
 import { createKysely } from '../../../src/server/db/connect';

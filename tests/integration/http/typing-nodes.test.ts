@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StreamEvent } from '../../../src/lib/events';
+import type { StreamEvent } from '../../../src/lib/contract';
 import { createClient, loginAgent } from '../../../src/lib/client/node';
 import { loadConfig } from '../../../src/server/config';
 import { createKysely } from '../../../src/server/db/connect';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ListenerSet } from '../../../lib/listener-set';
 import { newConnectionId, workspaceOfConnection } from '../shared/ids';
 import { LastSeenWriter } from '../shared/last-seen-writer';
-import { LocalFanout } from '../shared/listeners';
+import { LocalFanout } from '../shared/local-fanout';
 import { ThrottledLog, type PresenceLogger } from '../shared/logger';
 import * as rules from '../shared/rules';
 import { offlineState } from '../shared/state';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { ListenerSet } from '../../../lib/listener-set';
 import { subscribeWithin } from '../../redis/clients';
 import { workspaceOfConnection } from '../shared/ids';
-import { LocalFanout } from '../shared/listeners';
+import { LocalFanout } from '../shared/local-fanout';
 import type { PresenceListener, PresenceState, TypingChange, TypingListener } from '../types';
 import { commandTimeoutOf, duplicateClient, type RedisClient } from './client';
 import { decodeBusMessage, decodeSummary } from './codec';

@@ -1,7 +1,31 @@
+import type { inferRouterOutputs } from '@trpc/server';
+import type { AppRouter } from './client';
+
 /**
- * The types of the public contract (docs/design.md §4) shared by server, inbox and other clients.
- * Dates travel as ISO strings (no transformer), so any client can read them without superjson.
+ * The public contract (docs/design.md §4) in one place, shared by the server, the inbox, the
+ * widget and other clients: the names on the wire (cookie, header, preview spacing), the stream's
+ * events and the people in them, and what the procedures return. Dates travel as ISO strings (no
+ * transformer), so any client can read them without superjson.
  */
+
+// ---- Names shared by the server and every client
+
+/** The agent session cookie (HttpOnly, SameSite=Lax, signed). */
+export const SESSION_COOKIE = 'presence_session';
+
+/**
+ * Page previews (README: choices): a fresh page gets its capture as soon as the last one is
+ * `PREVIEW_PAGE_GAP_MS` old; the same page again only after `PREVIEW_SAME_PAGE_MS`. Earlier
+ * captures are answered `stored: false` with when to try again, not refused: a reload must not
+ * log errors. Past `preview` in the rate limits (a client ignoring the answers) it is a 429.
+ */
+export const PREVIEW_SAME_PAGE_MS = 30_000;
+export const PREVIEW_PAGE_GAP_MS = 5_000;
+
+/** The visitor token on queries and mutations; on SSE it is the `visitorToken` connection param. */
+export const VISITOR_TOKEN_HEADER = 'x-visitor-token';
+
+// ---- Presence and the stream's events
 
 /** Relative to the viewer: `online` = chatting with the viewer (focused on a shared conversation). */
 export type PresenceStatus = 'online' | 'active' | 'offline';
@@ -104,3 +128,12 @@ export type StreamEvent =
 	| { type: 'team'; online: boolean }
 	/** A new conversation the receiver takes part in (a new visitor arrived). */
 	| { type: 'conversation'; conversationId: string; visitorId: string };
+
+// ---- What the procedures return, for the pages that keep and patch it
+
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+
+export type ConversationSummary = RouterOutputs['conversations']['list'][number];
+export type OnlineVisitor = RouterOutputs['visitors']['online'][number];
+export type Participant = RouterOutputs['conversations']['participants'][number];
+export type AgentProfile = RouterOutputs['auth']['me'];

@@ -1,4 +1,4 @@
-import type { StreamEvent } from '../events';
+import type { StreamEvent } from '../contract';
 import { ListenerSet } from '../listener-set';
 
 export type StreamEventType = StreamEvent['type'];
