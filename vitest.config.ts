@@ -26,7 +26,10 @@ export default defineConfig({
 				test: {
 					name: 'integration',
 					environment: 'node',
-					isolate: false,
+					// Isolated: these files hold servers, clients and clocks. Sharing one module graph
+					// saved about 15 s of CPU, but a Redis Cluster contract test hung to its timeout
+					// in 2 of 6 such runs (not seen isolated; cause not found).
+					isolate: true,
 					include: ['tests/integration/**/*.test.ts'],
 					globalSetup: ['tests/support/global-setup.ts'],
 					testTimeout: 60_000,
