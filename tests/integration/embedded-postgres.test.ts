@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../src/server/db/connect';
 import { migrateToLatest } from '../../src/server/db/migrate';
+import { freePort } from '../support/app-process';
 
 describe('embedded Postgres (docs/design.md §7)', () => {
 	it('starts when DATABASE_URL is unset and nothing answers on the local port', async () => {
@@ -16,7 +17,9 @@ describe('embedded Postgres (docs/design.md §7)', () => {
 			// Port 1 never has a Postgres: this is "nothing on localhost:5432".
 			localUrl: 'postgres://postgres@127.0.0.1:1/presence',
 			embeddedDir: path.join(dir, 'pg'),
-			embeddedPort: 20_000 + Math.floor(Math.random() * 20_000),
+			// A port nothing holds now: a random one in 20,000-40,000 can be a socket's ephemeral port
+			// (Linux hands those out from 32,768), and Postgres then fails to start.
+			embeddedPort: await freePort(),
 			logger: { info: (line: string) => logs.push(line), warn: () => {} }
 		});
 		try {

