@@ -8,7 +8,9 @@ import { useTestServices, type AppCaller } from '../../support/services';
  * and bad input — each a clear 4xx that writes nothing.
  */
 
-const t = useTestServices();
+// One visitor connection serves the whole file and sends no heartbeats of its own: it must not
+// expire while a loaded machine runs the file (seconds); expiry is the contract suite's subject.
+const t = useTestServices({ PRESENCE_HEARTBEAT_TIMEOUT_MS: '60000' });
 let a: TestWorkspace;
 let b: TestWorkspace;
 let connectionId: string;
