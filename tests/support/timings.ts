@@ -8,7 +8,8 @@ export const TEST_TIMINGS = {
 	graceMs: 200,
 	/** Clients heartbeat every `heartbeatIntervalMs`; engines only know the timeout. */
 	heartbeatIntervalMs: 200,
-	heartbeatTimeoutMs: 1500,
+	/** Fifteen missed heartbeats: a loaded machine delays some; expiry tests set their own. */
+	heartbeatTimeoutMs: 3000,
 	/** Renewed every third of it: a node must not lose it to a loop held a second by loaded cores. */
 	leaseTtlMs: 2000,
 	sweepIntervalMs: 50
