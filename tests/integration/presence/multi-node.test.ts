@@ -131,11 +131,17 @@ describe('presence across nodes', () => {
 			}
 			expect(assertVersionsIncrease(recorder.events)).toBeNull();
 		}
-		// last_seen: once online and once offline per person, whichever node ran the script.
+		// last_seen: the offline time each person was shown with is written, whichever node ran
+		// the script, and nothing else but the online time. A node keeps only a person's newest
+		// time until it flushes, so when one node saw both (slow ticks on loaded cores) the two
+		// are one write of the offline time.
+		const offlineAt = (p: string) => recorders[0]!.of(p).find((e) => !e.isOnline)!.lastSeenAt;
+		const writes = (p: string) => three.flatMap((n) => n.lastSeen.of(p));
 		await waitFor(
-			() => people.every((p) => three.flatMap((n) => n.lastSeen.of(p)).length === 2),
-			'two last_seen writes per person'
+			() => people.every((p) => writes(p).some((w) => w.at.getTime() === offlineAt(p))),
+			'the offline time written for every person'
 		);
+		for (const p of people) expect(writes(p).length).toBeLessThanOrEqual(2);
 	});
 
 	it('a node that dies without a goodbye: its people go offline within lease TTL + sweep', async () => {
