@@ -104,7 +104,13 @@ describe('presence across nodes', () => {
 	});
 
 	it('many expiring people, three racing sweepers: exactly one offline event each', async () => {
-		const three = [await startNode('a'), await startNode('b'), await startNode('c')];
+		// Half of them expire by heartbeat timeout: a short one of this test's own.
+		const timings = { ...ENGINE_TIMINGS, heartbeatTimeoutMs: 1500 };
+		const three = [
+			await startNode('a', timings),
+			await startNode('b', timings),
+			await startNode('c', timings)
+		];
 		const ws = uniqueId('ws');
 		const recorders = await Promise.all(three.map((n) => listen(n.engine, ws, signal())));
 		const people = Array.from({ length: 150 }, (_, i) => `p${i}`);
