@@ -37,10 +37,10 @@ elapsed() { echo "$((SECONDS - started)) s"; }
 npx svelte-kit sync >/dev/null
 
 echo "==> check (types, svelte-check, lint, format) beside the build"
-npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings >reports/check-types.log 2>&1 &&
-	npx prettier --check . >>reports/check-types.log 2>&1 &
+npm run --silent check:types >reports/check-types.log 2>&1 &&
+	npm run --silent check:format >>reports/check-types.log 2>&1 &
 types_pid=$!
-npx eslint . >reports/check-lint.log 2>&1 &
+npm run --silent lint >reports/check-lint.log 2>&1 &
 lint_pid=$!
 build_status=0
 npm run build --silent || build_status=$?

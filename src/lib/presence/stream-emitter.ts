@@ -12,8 +12,6 @@ export type Listener<T extends StreamEventType> = (event: EventOf<T>) => void;
  */
 export class StreamEmitter {
 	#listeners = StreamEmitter.#set();
-	/** Ends every listener added so far at once (`clear`). */
-	#all = new AbortController();
 
 	static #set() {
 		return new ListenerSet<StreamEvent>({
@@ -23,23 +21,16 @@ export class StreamEmitter {
 
 	on<T extends StreamEventType>(type: T, listener: Listener<T>): () => void {
 		const off = new AbortController();
-		const all = this.#all.signal;
-		const stop = () => off.abort();
-		all.addEventListener('abort', stop, { once: true });
 		void this.#listeners.add(type, listener as (event: StreamEvent) => void, off.signal);
-		return () => {
-			all.removeEventListener('abort', stop);
-			stop();
-		};
+		return () => off.abort();
 	}
 
 	emit(event: StreamEvent) {
 		this.#listeners.emit(event.type, event);
 	}
 
+	/** Drops every listener: a new set (an unsubscribe from before only touches the old one). */
 	clear() {
-		this.#all.abort();
-		this.#all = new AbortController();
 		this.#listeners = StreamEmitter.#set();
 	}
 }
