@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Frame, FrameTarget } from './fanout-writer';
+import { Frame, type FrameTarget } from './fanout-writer';
 import type { StreamItem, ViewerScope } from './viewer-scope';
 
 /**
@@ -39,6 +39,8 @@ export class HubStream implements FrameTarget {
 	#chunked: boolean;
 	/** `serve` corked the socket before the headers: nothing is sent until `uncork`. */
 	#corked: boolean;
+	/** Frames handed over and not yet written (the writer flushes them on its next pass). */
+	#outbox: Frame | Frame[] | null = null;
 
 	constructor(options: {
 		res: ServerResponse;
@@ -63,13 +65,42 @@ export class HubStream implements FrameTarget {
 		this.#corked = this.socket.writableCorked > 0;
 	}
 
-	write(frame: Frame): void {
+	enqueue(frame: Frame): boolean {
+		const held = this.#outbox;
+		if (held === null) {
+			this.#outbox = frame;
+			return true;
+		}
+		if (held instanceof Frame) this.#outbox = [held, frame];
+		else held.push(frame);
+		return false;
+	}
+
+	/** Writes what `enqueue` kept, in one socket write. */
+	flush(): void {
+		const held = this.#outbox;
+		if (held === null) return;
+		this.#outbox = null;
 		if (this.closed) return;
 		// A socket that still holds this much has not drained since: its client is not reading.
 		if (this.socket.writableLength > this.limit) {
 			this.#hub.overflow(this);
 			return;
 		}
+		if (held instanceof Frame) return this.#send(held);
+		// Corked, the frames leave in one writev: one system call for the whole burst.
+		this.socket.cork();
+		for (const frame of held) this.#send(frame);
+		this.socket.uncork();
+	}
+
+	/** Writes `frame` now, after anything still kept. */
+	write(frame: Frame): void {
+		this.enqueue(frame);
+		this.flush();
+	}
+
+	#send(frame: Frame): void {
 		if (this.#direct) this.socket.write(this.#chunked ? frame.chunked : frame.raw);
 		else this.res.write(frame.raw);
 	}
