@@ -83,6 +83,8 @@ export interface LevelFigures {
 	openFrom: number;
 	openMs: number;
 	opensPerSec: number;
+	/** The server's CPU over the opens of this count, per stream opened (its own process only). */
+	cpuUsPerOpen: number;
 	rssKBPerStream: number;
 	heapKBPerStream: number | null;
 	/** From the app's /metrics `nodejs_heap_size_used_bytes` (no GC first), when it exists. */
@@ -450,6 +452,7 @@ async function measureSubject(
 			break;
 		}
 		const timeoutsBefore = subject.timeouts().length;
+		const openCpu = cpuMsOfPid(subject.pid);
 		const opened = await openStreams(
 			clients,
 			subject,
@@ -462,12 +465,13 @@ async function measureSubject(
 		const newlyOpened = sum(opened.results.map((r) => r.opened));
 		const abandoned = sum(opened.results.map((r) => r.abandoned));
 		const opensPerSec = (newlyOpened * 1000) / opened.ms;
+		const cpuUsPerOpen = ((cpuMsOfPid(subject.pid) - openCpu) * 1000) / Math.max(1, newlyOpened);
 		const openFrom = have;
 		have = target;
 		const errors = [...new Set(opened.results.flatMap((r) => r.errors))];
 		log(
 			`${subject.name} @${fmtInt(target)}: ${fmtInt(stats.ready)} streams ready after ${fmtMs(opened.ms)} ` +
-				`(${fmtInt(opensPerSec)}/s from ${fmtInt(openFrom)})` +
+				`(${fmtInt(opensPerSec)}/s from ${fmtInt(openFrom)}, ${fmtInt(cpuUsPerOpen)} µs of server CPU each)` +
 				(abandoned ? `; ${fmtInt(abandoned)} still opening at the deadline were closed` : '') +
 				(stats.failed ? `; ${fmtInt(stats.failed)} failed (${errors.slice(0, 2).join('; ')})` : '')
 		);
@@ -570,6 +574,7 @@ async function measureSubject(
 			openFrom,
 			openMs: opened.ms,
 			opensPerSec,
+			cpuUsPerOpen,
 			rssKBPerStream: perStream(rss, emptyRss) ?? NaN,
 			heapKBPerStream: perStream(heap?.heapUsed, emptyHeap?.heapUsed),
 			loopLagP99Ms: lagSeconds === null ? null : lagSeconds * 1000,
@@ -1339,6 +1344,7 @@ function printComparison(report: Report, result: StreamsResult) {
 		row('fan-out last arrival', (l) => l.fanLastMs, fmtMs, 'incomplete', fanned);
 		row('CPU µs per event per stream', (l) => l.cpuUsPerEventPerStream, fixed, 'n/a', fanned);
 		row('opens/s (from the previous count)', (l) => l.opensPerSec, fmtInt);
+		row('server CPU µs per open', (l) => l.cpuUsPerOpen, fmtInt);
 		row('idle CPU % of a core', (l) => l.idleCpuPct, fixed, 'n/a', held);
 		if (a?.loopLagP99Ms != null) {
 			report.add(

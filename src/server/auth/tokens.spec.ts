@@ -38,4 +38,16 @@ describe('signed tokens', () => {
 		const token = issueToken(claims, secret, 60);
 		expect(verifyToken(token, 'agent', secret)).toBeNull();
 	});
+
+	it('refuses a genuinely signed token whose claims are malformed', () => {
+		const signed = (claims: Record<string, unknown>, ttl = 60) =>
+			verifyToken(issueToken(claims as never, secret, ttl), 'visitor', secret);
+		expect(signed({ ...claims, sub: 'not-a-uuid' })).toBeNull();
+		expect(signed({ ...claims, ws: 42 })).toBeNull();
+		expect(signed({ ...claims, sid: 'nope' })).toBeNull();
+		expect(signed({ ...claims, kind: 'admin' })).toBeNull();
+		expect(signed(claims, 60.5)).toBeNull();
+		const sid = '44444444-4444-4444-8444-444444444444';
+		expect(signed({ ...claims, sid })).toEqual({ ...claims, sid, exp: expect.any(Number) });
+	});
 });

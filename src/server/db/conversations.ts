@@ -225,52 +225,75 @@ export interface AudienceRow {
 	availability: Availability | null;
 }
 
+/** Whose scope `viewerScopesOf` reads. */
+export interface ScopeViewer {
+	kind: 'agent' | 'visitor';
+	userId: string;
+	workspaceId: string;
+}
+
+export interface ViewerScopeRows {
+	audience: AudienceRow[];
+	conversationIds: string[];
+}
+
 /**
- * A stream's scope in ONE query (opening a stream is a hot path): everyone the viewer may see
- * (as `audienceOf`) with their stored `last_seen_at`, and the ids of the viewer's conversations.
- * The people are gathered first (participants by index, agents by `users_workspace_kind`) and
- * then joined to `users`: an `or` over the workspace's users made Postgres scan all of them, a
- * cost per open that grew with the workspace (1.6 ms at 20,000 visitors, 0.1 ms this way).
+ * Streams' scopes in ONE query (opening a stream is a hot path; `ScopeReader` gathers the opens
+ * of one loop turn into it): for each viewer, everyone they may see (as `audienceOf`) with their
+ * stored `last_seen_at`, and the ids of their conversations. Results are in the order of
+ * `viewers`. The people are gathered first (participants by index, agents by
+ * `users_workspace_kind`) and then joined to `users`: an `or` over the workspace's users made
+ * Postgres scan all of them, a cost per open that grew with the workspace (1.6 ms at 20,000
+ * visitors, 0.1 ms this way).
  */
-export async function viewerScopeOf(
+export async function viewerScopesOf(
 	db: Kysely<Database>,
-	viewer: { kind: 'agent' | 'visitor'; userId: string; workspaceId: string }
-): Promise<{ audience: AudienceRow[]; conversationIds: string[] }> {
-	const agentsToo = viewer.kind === 'agent';
+	viewers: readonly ScopeViewer[]
+): Promise<ViewerScopeRows[]> {
 	const { rows } = await sql<{
+		n: string;
 		id: string | null;
 		last_seen_at: Date | null;
 		kind: UserKind | null;
 		availability: Availability | null;
 		conversation_id: string | null;
-	}>`${prepared('viewer-scope')}
-		with mine as (
-			select conversation_id from conversation_participants where user_id = ${viewer.userId}
+	}>`${prepared('viewer-scopes')}
+		with v as (
+			select * from unnest(${viewers.map((v) => v.userId)}::uuid[],
+				${viewers.map((v) => v.workspaceId)}::uuid[],
+				${viewers.map((v) => v.kind === 'agent')}::boolean[])
+				with ordinality as v(user_id, workspace_id, agents_too, n)
+		),
+		mine as (
+			select v.n, p.conversation_id from v
+			join conversation_participants p on p.user_id = v.user_id
 		),
 		seen as (
-			select p.user_id as id from conversation_participants p
-			where p.conversation_id in (select conversation_id from mine)
+			select m.n, p.user_id as id from mine m
+			join conversation_participants p on p.conversation_id = m.conversation_id
 			union
-			select u.id from users u
-			where ${agentsToo}::boolean and u.workspace_id = ${viewer.workspaceId} and u.kind = 'agent'
+			select v.n, u.id from v
+			join users u on v.agents_too and u.workspace_id = v.workspace_id and u.kind = 'agent'
 		)
-		select null::uuid as id, null::timestamptz as last_seen_at, null::text as kind,
+		select n, null::uuid as id, null::timestamptz as last_seen_at, null::text as kind,
 			null::text as availability, conversation_id from mine
 		union all
-		select u.id, u.last_seen_at, u.kind, u.availability, null::uuid from users u join seen on seen.id = u.id
-		where u.workspace_id = ${viewer.workspaceId}
+		select s.n, u.id, u.last_seen_at, u.kind, u.availability, null::uuid
+		from seen s join v on v.n = s.n join users u on u.id = s.id
+		where u.workspace_id = v.workspace_id
 	`.execute(db);
-	const audience: AudienceRow[] = [];
-	const conversationIds: string[] = [];
+	const scopes: ViewerScopeRows[] = viewers.map(() => ({ audience: [], conversationIds: [] }));
 	for (const row of rows) {
-		if (row.conversation_id !== null) conversationIds.push(row.conversation_id);
+		// `with ordinality` counts from 1; bigint arrives as a string.
+		const scope = scopes[Number(row.n) - 1]!;
+		if (row.conversation_id !== null) scope.conversationIds.push(row.conversation_id);
 		else if (row.id !== null)
-			audience.push({
+			scope.audience.push({
 				id: row.id,
 				last_seen_at: row.last_seen_at,
 				kind: row.kind ?? 'visitor',
 				availability: row.availability
 			});
 	}
-	return { audience, conversationIds };
+	return scopes;
 }

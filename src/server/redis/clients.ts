@@ -40,7 +40,7 @@ function quiet<T extends RedisClient>(client: T): T {
 }
 
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
-	return quiet(
+	const client = quiet(
 		new Redis(url, {
 			...connectionOptions(options),
 			enableOfflineQueue: true,
@@ -48,6 +48,40 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
 			lazyConnect: true
 		})
 	);
+	return options.subscriber ? client : coalesceWrites(client);
+}
+
+/**
+ * The first command of a turn of the event loop is written at once; the commands that follow it
+ * in the same turn leave together in one socket write at the end of the turn (`setImmediate`).
+ * On loopback a write costs tens of µs of CPU in the kernel, and two hundred streams opening at
+ * once send three commands each; a lone command (a visitor coming online) is not delayed at all.
+ * Unlike ioredis' auto-pipelining, nothing waits for earlier replies.
+ */
+export function coalesceWrites(client: Redis): Redis {
+	const send = client.sendCommand.bind(client);
+	let busy = false;
+	let corked: Redis['stream'] | null = null;
+	const endTurn = () => {
+		busy = false;
+		const socket = corked;
+		corked = null;
+		socket?.uncork();
+	};
+	client.sendCommand = (command, stream) => {
+		// Only the connection's own socket once ready: before that ioredis queues commands itself.
+		if (stream === undefined && client.status === 'ready') {
+			if (!busy) {
+				busy = true;
+				setImmediate(endTurn);
+			} else if (corked === null && client.stream.writable) {
+				corked = client.stream;
+				corked.cork();
+			}
+		}
+		return send(command, stream);
+	};
+	return client;
 }
 
 /**
@@ -60,7 +94,7 @@ export function createRedisClusterClient(
 	nodes: ClusterNode[],
 	options: RedisClientOptions
 ): Cluster {
-	return quiet(
+	const cluster = quiet(
 		new Cluster(nodes, {
 			redisOptions: connectionOptions(options),
 			enableOfflineQueue: true,
@@ -68,6 +102,8 @@ export function createRedisClusterClient(
 			lazyConnect: true
 		})
 	);
+	if (!options.subscriber) cluster.on('+node', (node: Redis) => coalesceWrites(node));
+	return cluster;
 }
 
 /** `promise`, or `fallback` once `ms` have passed (a timer that never keeps the process up). */

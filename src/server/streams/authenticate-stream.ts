@@ -53,6 +53,8 @@ export async function authenticateStream(
 				? { ...input, lastEventId: fromHeader }
 				: (input ?? { lastEventId: fromHeader });
 	}
+	// Most opens carry no input at all: that needs no schema (a visitor coming online waits).
+	if (input === undefined) return { identity, lastEventId: null };
 	const parsed = connectInput.safeParse(input);
 	if (!parsed.success) {
 		throw new TRPCError({

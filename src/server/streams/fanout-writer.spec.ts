@@ -21,27 +21,38 @@ class RecordingTarget implements FrameTarget {
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('FanoutWriter', () => {
-	it('writes events that arrive together in one write per stream, in order', async () => {
+	it('writes the first event of a turn to a few streams at once; what follows leaves together', async () => {
 		const writer = new FanoutWriter({});
 		const [a, b] = [new RecordingTarget(), new RecordingTarget()];
 		writer.send(new Frame('one'), [a, b], 'presence');
+		expect(a.writes).toEqual([['one']]);
 		writer.send(new Frame('two'), [a], 'presence');
 		writer.send(new Frame('three'), [a, b], 'presence');
-		expect(a.writes).toEqual([]);
+		expect(a.writes).toEqual([['one']]);
 		await turn();
-		expect(a.writes).toEqual([['one', 'two', 'three']]);
-		expect(b.writes).toEqual([['one', 'three']]);
+		expect(a.writes).toEqual([['one'], ['two', 'three']]);
+		expect(b.writes).toEqual([['one'], ['three']]);
 	});
 
-	it('writes an event alone as soon as the loop turns, and reports each fan-out once written', async () => {
+	it('writes to a large audience in the next pass, one write per stream for the whole burst', async () => {
+		const writer = new FanoutWriter({});
+		const targets = Array.from({ length: 100 }, () => new RecordingTarget());
+		writer.send(new Frame('one'), targets, 'presence');
+		writer.send(new Frame('two'), targets.slice(0, 10), 'presence');
+		expect(targets[0]!.writes).toEqual([]);
+		await turn();
+		expect(targets[0]!.writes).toEqual([['one', 'two']]);
+		expect(targets[99]!.writes).toEqual([['one']]);
+	});
+
+	it('reports each fan-out once written', async () => {
 		const done: [string, number][] = [];
 		const writer = new FanoutWriter({ onDone: (type, streams) => done.push([type, streams]) });
 		const target = new RecordingTarget();
 		writer.send(new Frame('one'), [target], 'message');
-		await turn();
-		expect(target.writes).toEqual([['one']]);
 		expect(done).toEqual([['message', 1]]);
 		writer.send(new Frame('two'), [target], 'read');
+		expect(done).toEqual([['message', 1]]);
 		await turn();
 		expect(target.writes).toEqual([['one'], ['two']]);
 		expect(done).toEqual([

@@ -30,6 +30,9 @@ export class Frame {
 	}
 }
 
+/** Streams a fan-out may write to at once instead of in the next pass. */
+const DIRECT_MAX = 16;
+
 interface Job {
 	type: string;
 	streams: number;
@@ -37,15 +40,15 @@ interface Job {
 }
 
 /**
- * Writes frames to their audiences: `send` only hands each target the shared frame (cheap); a
- * flush pass, on the next turn of the event loop, writes every target that holds something,
- * once, with everything it holds.
+ * Writes frames to their audiences: `send` mostly only hands each target the shared frame
+ * (cheap); a flush pass, on the next turn of the event loop, writes every target that holds
+ * something, once, with everything it holds.
  *
  * - **Coalescing.** On loopback and in the kernel, a socket write costs far more than the bytes
  *   in it. Events that arrive while a pass is under way (a burst of changes, several pub/sub
  *   messages in one read) reach each socket together in the next write, as node:http's own
- *   per-tick cork does for a hand-written server. One event alone is written as soon as the
- *   loop turns.
+ *   per-tick cork does for a hand-written server. An event for a few streams while nothing
+ *   waits is written at once; a big audience as soon as the loop turns.
  * - **Slices.** A pass writes for at most `sliceMs`, then lets the loop run (Redis replies, the
  *   node's lease refresh) before going on: a fan-out to 20,000 sockets never holds the loop long
  *   enough to get a busy node reaped as dead.
@@ -69,9 +72,22 @@ export class FanoutWriter {
 		this.#onDone = options.onDone ?? (() => {});
 	}
 
-	/** Hands one frame to its audience; written on the next pass. */
+	/**
+	 * Hands one frame to its audience. A small audience while nothing waits is written at once
+	 * (a visitor coming online reaches the agent without waiting for the loop to turn), and what
+	 * follows in the same turn waits for the pass; anything else waits for the pass.
+	 */
 	send(frame: Frame, targets: FrameTarget[], type: string, arrivedAt = performance.now()): void {
 		if (targets.length === 0) return;
+		if (!this.#scheduled && targets.length <= DIRECT_MAX) {
+			for (const target of targets) {
+				target.enqueue(frame);
+				target.flush();
+			}
+			this.#onDone(type, targets.length, (performance.now() - arrivedAt) / 1000);
+			this.#schedule();
+			return;
+		}
 		const dirty = this.#dirty;
 		for (const target of targets) if (target.enqueue(frame)) dirty.push(target);
 		this.#jobs.push({ type, streams: targets.length, arrivedAt });

@@ -105,18 +105,8 @@ export class StreamHub {
 
 	/** Serves `GET /api/trpc/presence.connect`. Never throws: errors go on the wire, as tRPC sends them. */
 	async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-		// The headers, `connected` and `retry` wait in the socket for `ready` (or an error), so an
-		// open is one write instead of two: on loopback each write costs tens of µs of CPU. A slow
-		// open is uncorked by the next ping tick, so the client's inactivity timer never fires.
-		res.socket?.cork();
-		res.writeHead(200, HUB_HEADERS);
-		res.write(this.#connected);
-		// Should the connection drop (a node crash, a network blip), come back within about a
-		// second, before a dead node's lease lapses and its people are shown offline; spread, so a
-		// crashed node's clients do not all land on the others at once.
-		res.write(retryFrame(500 + Math.random() * 1000));
 		// Shutting down: end at once, the client's EventSource comes back (to another node).
-		if (this.#stopped) return void res.end();
+		if (this.#stopped) return void this.#start(res).end();
 
 		let identity: Identity;
 		let lastEventId: string | null;
@@ -129,6 +119,7 @@ export class StreamHub {
 			);
 			return this.#refuse(res, trpcError);
 		}
+		if (this.#stopped) return void this.#start(res).end();
 		// The request lives as long as the stream (hours); its credentials need not: a visitor's
 		// URL carries their token (about 0.3 KB a stream).
 		req.url = STREAM_PATH;
@@ -145,7 +136,14 @@ export class StreamHub {
 			);
 		}
 
+		// Register before anything else: the person's coming online, which everyone who sees them
+		// waits for, is published by it. The stream joins `opening` in this same tick, so nothing
+		// that arrives meanwhile is missed.
 		const ws = this.#workspace(identity.workspaceId);
+		const opening = ws.subscribed
+			? openConnection(this.#services, identity)
+			: ws.ready.then(() => openConnection(this.#services, identity));
+		this.#start(res);
 		const stream = new HubStream({
 			res,
 			workspaceId: identity.workspaceId,
@@ -164,8 +162,7 @@ export class StreamHub {
 
 		let opened: OpenedConnection;
 		try {
-			await ws.ready;
-			opened = await openConnection(this.#services, identity);
+			opened = await opening;
 		} catch (error) {
 			if (stream.closed) return;
 			const trpcError = getTRPCErrorFromUnknown(error);
@@ -188,8 +185,25 @@ export class StreamHub {
 		this.#close(stream, 'overflow');
 	}
 
+	/**
+	 * The response's start: headers, `connected` and `retry`. They wait in the corked socket for
+	 * `ready` (or an error), so an open is one write instead of two: on loopback each write costs
+	 * tens of µs of CPU. A slow open is uncorked by the next ping tick, so the client's
+	 * inactivity timer never fires.
+	 */
+	#start(res: ServerResponse): ServerResponse {
+		res.socket?.cork();
+		res.writeHead(200, HUB_HEADERS);
+		res.write(this.#connected);
+		// Should the connection drop (a node crash, a network blip), come back within about a
+		// second, before a dead node's lease lapses and its people are shown offline; spread, so a
+		// crashed node's clients do not all land on the others at once.
+		res.write(retryFrame(500 + Math.random() * 1000));
+		return res;
+	}
+
 	#refuse(res: ServerResponse, error: TRPCError): void {
-		res.end(errorFrame(this.#options.errorShape(error)));
+		this.#start(res).end(errorFrame(this.#options.errorShape(error)));
 	}
 
 	#workspace(workspaceId: string): WorkspaceStreams {
@@ -210,6 +224,7 @@ export class StreamHub {
 			this.#services.team.watch(workspaceId, (online) => this.#fanout.team(ws, online), signal)
 		]).then(() => {
 			ws.since = this.#fanout.seq;
+			ws.subscribed = true;
 		});
 		return ws;
 	}

@@ -1,13 +1,13 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import type { PresenceUpdate, StreamEvent } from '../../lib/contract';
-import { viewerScopeOf } from '../db/conversations';
 import type { WorkspaceEvent } from '../events/types';
 import { offlineState } from '../presence';
 import type { PresenceChange, PresenceState, TypingChange } from '../presence/types';
 import type { Services } from '../services';
 import type { Identity } from '../trpc';
 import { updateFor, storedAvailability, type StoredPerson } from '../viewer';
+import { scopeReaderOf } from './scope-reader';
 
 /**
  * The one definition of what a viewer's presence stream carries (docs/design.md §3 and §6). The
@@ -223,7 +223,7 @@ export interface OpenedConnection {
 }
 
 /**
- * Opens a viewer's connection: one Postgres query (the scope) while the connection registers,
+ * Opens a viewer's connection: one Postgres query (the scope, shared with the other opens of this loop turn: `ScopeReader`) while the connection registers,
  * then one batch read of everyone visible. The caller listens BEFORE calling this, so no change
  * falls between the snapshot and the deltas. A failure after registering disconnects again.
  */
@@ -239,7 +239,7 @@ export async function openConnection(
 	let connectionId: string | null = null;
 	try {
 		const [{ audience, conversationIds }, registered] = await Promise.all([
-			viewerScopeOf(db, identity),
+			scopeReaderOf(db).read(identity),
 			registering
 		]);
 		connectionId = registered.connectionId;

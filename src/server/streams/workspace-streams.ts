@@ -12,6 +12,8 @@ export class WorkspaceStreams {
 	readonly id: string;
 	readonly controller = new AbortController();
 	ready: Promise<void> = Promise.resolve();
+	/** True once `ready` has resolved: an open need not wait a turn for it. */
+	subscribed = false;
 	/** The hub's sequence number once both channels were subscribed: resumes need to be after it. */
 	since = Number.POSITIVE_INFINITY;
 	/** Person -> the streams that may see them. */
