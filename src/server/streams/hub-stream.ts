@@ -29,6 +29,8 @@ export class HubStream implements FrameTarget {
 	 */
 	ahead: Map<string, number> | null = null;
 	closed = false;
+	/** Which tenth of the node's streams it is pinged with. */
+	pingGroup = 0;
 	/** When it opened (monotonic ms, from the metrics): how long streams live. */
 	openedAtMs = 0;
 	/** Gives back its place under the per-person and per-address caps. */

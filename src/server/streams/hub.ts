@@ -20,6 +20,13 @@ const HUB_HEADERS = { ...SSE_HEADERS, 'X-Content-Type-Options': 'nosniff' };
 /** What a stream's request keeps as its URL once authenticated. */
 const STREAM_PATH = '/api/trpc/presence.connect';
 
+/**
+ * Each stream is pinged once per ping interval, a tenth of the node's streams at a time: no ping
+ * pass holds the loop for long (10,000 pings in one pass are some 50 ms of writes), so an open or
+ * a change that arrives meanwhile waits milliseconds at most.
+ */
+const PING_GROUPS = 10;
+
 /** How long a workspace stays subscribed after its last stream closed: a quick return can resume. */
 const LINGER_MS = 15_000;
 
@@ -41,7 +48,7 @@ export interface StreamHubOptions {
  * leaves, the workspace's channels while anyone listens. Per stream it keeps a socket, the
  * viewer's scope and its connection id, indexed by audience (`WorkspaceStreams`); per event one
  * frame per distinct payload goes to every socket of the audience (`HubFanout`). One timer pings
- * every stream with one shared Buffer.
+ * a tenth of the streams at a time with one shared Buffer.
  */
 export class StreamHub {
 	#services: Services;
@@ -49,7 +56,10 @@ export class StreamHub {
 	#fanout: HubFanout;
 	#workspaces = new Map<string, WorkspaceStreams>();
 	#byConnection = new Map<string, HubStream>();
-	#all = new Set<HubStream>();
+	/** Every open stream (opening or live), in the ping group it joined. */
+	#groups = Array.from({ length: PING_GROUPS }, () => new Set<HubStream>());
+	#nextGroup = 0;
+	#ticks = 0;
 	#connected: Buffer;
 	#ping = new Frame(PING_FRAME);
 	#timer: ReturnType<typeof setInterval> | null = null;
@@ -73,7 +83,7 @@ export class StreamHub {
 	/** Starts the ping timer and the expiry watch; ends every stream when the node shuts down. */
 	start(): this {
 		const { presence, shutdownSignal } = this.#services;
-		this.#timer = setInterval(() => this.#tick(), this.#options.sse.pingIntervalMs);
+		this.#timer = setInterval(() => this.#tick(), this.#options.sse.pingIntervalMs / PING_GROUPS);
 		this.#timer.unref();
 		presence.watchExpiries((connectionId) => {
 			const stream = this.#byConnection.get(connectionId);
@@ -90,7 +100,8 @@ export class StreamHub {
 		this.#stopped = true;
 		if (this.#timer) clearInterval(this.#timer);
 		this.#controller.abort();
-		for (const stream of [...this.#all]) this.#close(stream, 'shutdown');
+		for (const group of this.#groups)
+			for (const stream of [...group]) this.#close(stream, 'shutdown');
 		for (const ws of this.#workspaces.values()) {
 			if (ws.linger) clearTimeout(ws.linger);
 			ws.controller.abort();
@@ -100,7 +111,9 @@ export class StreamHub {
 
 	/** Open streams (opening or live). */
 	get size(): number {
-		return this.#all.size;
+		let size = 0;
+		for (const group of this.#groups) size += group.size;
+		return size;
 	}
 
 	/** Serves `GET /api/trpc/presence.connect`. Never throws: errors go on the wire, as tRPC sends them. */
@@ -157,7 +170,9 @@ export class StreamHub {
 		stream.openedAtMs = this.#services.metrics.streamOpened();
 		ws.streams++;
 		ws.opening.add(stream);
-		this.#all.add(stream);
+		stream.pingGroup = this.#nextGroup;
+		this.#nextGroup = (this.#nextGroup + 1) % PING_GROUPS;
+		this.#groups[stream.pingGroup]!.add(stream);
 		res.once('close', () => this.#close(stream, 'client'));
 
 		let opened: OpenedConnection;
@@ -299,7 +314,7 @@ export class StreamHub {
 		if (stream.closed) return;
 		if (last) stream.write(last);
 		stream.closed = true;
-		this.#all.delete(stream);
+		this.#groups[stream.pingGroup]!.delete(stream);
 		const ws = this.#workspaces.get(stream.workspaceId);
 		if (ws) {
 			ws.unindex(stream);
@@ -336,12 +351,19 @@ export class StreamHub {
 		ws.linger.unref();
 	}
 
-	/** Every ping interval: one shared ping to every stream; snapshot versions older than a tick forgotten. */
+	/**
+	 * Every tenth of the ping interval: one shared ping to the streams of one group; opens still
+	 * waiting uncorked (their client hears `connected`); once per interval, snapshot versions older
+	 * than an interval forgotten.
+	 */
 	#tick(): void {
 		for (const ws of this.#workspaces.values()) for (const stream of ws.opening) stream.uncork();
-		for (const stream of this.#aheadOld) stream.ahead = null;
-		this.#aheadOld = this.#aheadNew;
-		this.#aheadNew = [];
-		if (this.#all.size > 0) this.#fanout.ping(this.#ping, [...this.#all]);
+		const group = this.#groups[this.#ticks % PING_GROUPS]!;
+		if (++this.#ticks % PING_GROUPS === 0) {
+			for (const stream of this.#aheadOld) stream.ahead = null;
+			this.#aheadOld = this.#aheadNew;
+			this.#aheadNew = [];
+		}
+		if (group.size > 0) this.#fanout.ping(this.#ping, [...group]);
 	}
 }
