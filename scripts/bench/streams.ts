@@ -674,7 +674,13 @@ async function propagation(
 	};
 	log(
 		`${subject.name}: online propagation with ${fmtInt(background)} background streams: p50 ${fmtMs(p.p50)}, p99 ${fmtMs(p.p99)} ` +
-			`(${samples.length}/${count} samples; on the Redis channel after p50 ${fmtMs(p.publishedP50)}, from there to the agent p50 ${fmtMs(p.deliveredP50)}; the visitor's own stream ready p50 ${fmtMs(p.openP50)})`
+			`(${samples.length}/${count} samples, slowest ${[...samples]
+				.sort((a, b) => b - a)
+				.slice(0, 3)
+				.map(fmtMs)
+				.join(
+					', '
+				)}; on the Redis channel after p50 ${fmtMs(p.publishedP50)}, from there to the agent p50 ${fmtMs(p.deliveredP50)}; the visitor's own stream ready p50 ${fmtMs(p.openP50)})`
 	);
 	return p;
 }
