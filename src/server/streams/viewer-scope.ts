@@ -59,19 +59,6 @@ export class ViewerScope {
 		return (event.type === 'resync' && event.everyone) || event.recipients.includes(this.userId);
 	}
 
-	/**
-	 * True when the change shows its person chatting in one of the viewer's conversations: the
-	 * only thing that makes two viewers' copies of one change differ (status `online` and the
-	 * focus revealed, versus `active` and no focus).
-	 */
-	chatsWithMe(change: Pick<PresenceState, 'isOnline' | 'focusConversationId'>): boolean {
-		return (
-			change.isOnline &&
-			change.focusConversationId !== null &&
-			this.conversations.has(change.focusConversationId)
-		);
-	}
-
 	/** `stored`: the person's row, in a snapshot (availability from Postgres, the truth). */
 	update(
 		state: PresenceState,

@@ -4,8 +4,8 @@ import type { StoredLastSeen } from './viewer-scope';
 
 /**
  * The streams of one workspace on this node, indexed by audience: a presence change of P is
- * written to `watchersOf(P)` only, a workspace event to the streams of its recipients only, so a
- * change costs its audience, not the node's stream count. The workspace's channels are
+ * written only to the streams `forEachWatcher(P)` visits, a workspace event only to the streams
+ * of its recipients, so a change costs its audience, not the node's stream count. The workspace's channels are
  * subscribed once (by the hub), not once per stream.
  */
 export class WorkspaceStreams {
@@ -36,13 +36,13 @@ export class WorkspaceStreams {
 	}
 
 	/**
-	 * The streams that see a person's changes: those whose scope holds them, and every agent's. A
-	 * visitor with no conversation yet is in no one's scope, yet agents list them ("visitors
-	 * online now", `ViewerScope.sees`).
+	 * Calls `visit` for each stream that sees a person's changes: those whose scope holds them,
+	 * and every agent's. A visitor with no conversation yet is in no one's scope, yet agents list
+	 * them ("visitors online now", `ViewerScope.sees`).
 	 */
-	*watchersOf(userId: string): Iterable<HubStream> {
-		yield* this.watchers.of(userId);
-		for (const stream of this.agents) if (!stream.scope!.visible.has(userId)) yield stream;
+	forEachWatcher(userId: string, visit: (stream: HubStream) => void): void {
+		this.watchers.forEach(userId, visit);
+		for (const stream of this.agents) if (!stream.scope!.visible.has(userId)) visit(stream);
 	}
 
 	/** A live stream joins the audiences its scope puts it in. */
