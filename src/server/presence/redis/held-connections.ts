@@ -277,7 +277,11 @@ export class HeldConnections {
 	}
 
 	async #register(connectionId: string, held: HeldConnection) {
-		const holder = await this.#ensureWorkspaceRecorded(held.workspaceId);
+		// Known workspace: no await, so the script is sent in the caller's own turn (a person
+		// coming online is published by it; everyone who sees them waits for that).
+		const holder = this.#registeredWorkspaces.has(held.workspaceId)
+			? this.#lease.holder
+			: await this.#ensureWorkspaceRecorded(held.workspaceId);
 		const workspaceId = held.workspaceId;
 		const result = await this.#ctx.scripts.register({
 			workspaceId,
