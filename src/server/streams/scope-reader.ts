@@ -6,43 +6,58 @@ import type { Database } from '../db/schema';
 const MAX_BATCH = 256;
 
 /**
- * Reads the scopes of the streams that open during one turn of the event loop in one query
- * (`viewerScopesOf`), at the end of the turn. Two hundred visitors opening at once cost a
- * handful of queries instead of two hundred: each query is a socket write that wakes Postgres,
- * which on loopback cost node and database more CPU than the query itself. A stream waits one
- * turn at most; a failed query fails the opens it carried, as their own queries would have.
+ * Reads the scopes of opening streams in as few Postgres queries as keeps them moving
+ * (`viewerScopesOf` takes many viewers). At most `maxInFlight` queries run at once; the opens
+ * that come meanwhile wait for one to return and then go together, in one query. Each query is
+ * a socket write that wakes a Postgres backend, which on loopback costs the node and the
+ * database more CPU than the query itself: under a burst of opens the reads batch by
+ * themselves, while a lone open waits for nothing. A failed query fails the opens it carried,
+ * as their own queries would have.
  */
 export class ScopeReader {
 	#db: Kysely<Database>;
+	#maxInFlight: number;
+	#inFlight = 0;
+	#scheduled = false;
 	#waiting: {
 		viewer: ScopeViewer;
 		resolve: (rows: ViewerScopeRows) => void;
 		reject: (error: unknown) => void;
 	}[] = [];
 
-	constructor(db: Kysely<Database>) {
+	constructor(db: Kysely<Database>, options: { maxInFlight?: number } = {}) {
 		this.#db = db;
+		this.#maxInFlight = options.maxInFlight ?? 2;
 	}
 
 	read(viewer: ScopeViewer): Promise<ViewerScopeRows> {
 		return new Promise((resolve, reject) => {
-			if (this.#waiting.length === 0) setImmediate(this.#flush);
 			this.#waiting.push({ viewer, resolve, reject });
+			// At the end of the turn, so the opens of one turn share a query too.
+			if (!this.#scheduled && this.#inFlight < this.#maxInFlight) {
+				this.#scheduled = true;
+				setImmediate(this.#flush);
+			}
 		});
 	}
 
 	#flush = (): void => {
-		const waiting = this.#waiting;
-		this.#waiting = [];
-		for (let from = 0; from < waiting.length; from += MAX_BATCH) {
-			const batch = waiting.slice(from, from + MAX_BATCH);
+		this.#scheduled = false;
+		while (this.#waiting.length > 0 && this.#inFlight < this.#maxInFlight) {
+			const batch = this.#waiting.splice(0, MAX_BATCH);
+			this.#inFlight++;
 			viewerScopesOf(
 				this.#db,
 				batch.map((w) => w.viewer)
-			).then(
-				(scopes) => batch.forEach((w, i) => w.resolve(scopes[i]!)),
-				(error: unknown) => batch.forEach((w) => w.reject(error))
-			);
+			)
+				.then(
+					(scopes) => batch.forEach((w, i) => w.resolve(scopes[i]!)),
+					(error: unknown) => batch.forEach((w) => w.reject(error))
+				)
+				.finally(() => {
+					this.#inFlight--;
+					this.#flush();
+				});
 		}
 	};
 }

@@ -210,8 +210,8 @@ export interface OpenedConnection {
 }
 
 /**
- * Opens a viewer's connection: one Postgres query (the scope, shared with the other opens of this loop turn: `ScopeReader`) while the connection registers,
- * then one batch read of everyone visible. The caller listens BEFORE calling this, so no change
+ * Opens a viewer's connection: one Postgres query for the scope (`ScopeReader` may carry other
+ * opens' scopes in it) while the connection registers, then one batch read of everyone visible. The caller listens BEFORE calling this, so no change
  * falls between the snapshot and the deltas. A failure after registering disconnects again.
  */
 export async function openConnection(

@@ -89,6 +89,29 @@ describe('ScopeReader', () => {
 		expect(count.queries()).toBe(1 + viewers.length);
 	});
 
+	it('opens that come while the queries are in flight wait for one and go together', async () => {
+		const ws = await createWorkspace(t.services, { agents: 1, visitors: 3 });
+		const count = counting();
+		const reader = new ScopeReader(t.services.db.withPlugin(count.plugin), { maxInFlight: 1 });
+		const viewer = (i: number): ScopeViewer => ({
+			kind: 'visitor',
+			userId: ws.visitors[i]!.id,
+			workspaceId: ws.id
+		});
+		const first = reader.read(viewer(0));
+		// The next turn: the first query is on its way, so these two wait for it.
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(count.queries()).toBe(1);
+		const later = [reader.read(viewer(1)), reader.read(viewer(2))];
+		const scopes = await Promise.all([first, ...later]);
+		expect(count.queries()).toBe(2);
+		scopes.forEach((scope, i) =>
+			expect(sorted(scope.audience.map((row) => row.id))).toEqual(
+				sorted([ws.visitors[i]!.id, ws.agents[0]!.id])
+			)
+		);
+	});
+
 	it('a failed query fails every open it carried, and the next turn reads again', async () => {
 		const ws = await createWorkspace(t.services, { agents: 1, visitors: 1 });
 		const reader = new ScopeReader(t.services.db);
