@@ -29,7 +29,7 @@ export class HubStream implements FrameTarget {
 	 */
 	ahead: Map<string, number> | null = null;
 	closed = false;
-	/** Which tenth of the node's streams it is pinged with. */
+	/** Which of the hub's ping groups it is pinged with. */
 	pingGroup = 0;
 	/** When it opened (monotonic ms, from the metrics): how long streams live. */
 	openedAtMs = 0;
