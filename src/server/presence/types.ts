@@ -112,12 +112,25 @@ export interface TypingChange {
 
 export type TypingListener = (change: TypingChange) => void;
 
+/** What `connect` answers. */
+export interface Connected {
+	connectionId: string;
+	change: PresenceChange | null;
+	/** The presence of the people asked for in `read`, when the engine answered it. */
+	states?: Map<string, PresenceState>;
+}
+
 export interface PresenceEngine {
 	/** This node's id (lease key, connection ownership). */
 	readonly nodeId: string;
 
-	/** Registers a new connection; emits online if the person was offline. */
-	connect(person: PersonRef): Promise<{ connectionId: string; change: PresenceChange | null }>;
+	/**
+	 * Registers a new connection; emits online if the person was offline. With `read`, also
+	 * answers those people's presence as `read` would, right after the registration, in the same
+	 * round trip (a stream's snapshot of the people it will likely see). `states` is absent when
+	 * the engine could not answer (Redis away): the caller reads instead.
+	 */
+	connect(person: PersonRef, read?: readonly string[]): Promise<Connected>;
 	/**
 	 * Extends the connection's deadline; works on any node. Returns false when the connection is
 	 * unknown or dead, or (with `userId`) someone else's: the ownership check costs no extra trip.

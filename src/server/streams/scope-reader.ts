@@ -4,6 +4,10 @@ import type { Database } from '../db/schema';
 
 /** Viewers per query: the arrays stay small enough to bind and plan quickly. */
 const MAX_BATCH = 256;
+/** People in a likely audience: register.lua reads their summaries in the same call. */
+const MAX_LIKELY = 32;
+/** Workspaces whose agents are remembered; past it the memory starts over. */
+const MAX_WORKSPACES = 10_000;
 
 /**
  * Reads the scopes of opening streams in as few Postgres queries as keeps them moving
@@ -19,6 +23,8 @@ export class ScopeReader {
 	#maxInFlight: number;
 	#inFlight = 0;
 	#scheduled = false;
+	/** Per workspace, the agents the latest visitor's scope held. */
+	#agents = new Map<string, string[]>();
 	#waiting: {
 		viewer: ScopeViewer;
 		resolve: (rows: ViewerScopeRows) => void;
@@ -28,6 +34,25 @@ export class ScopeReader {
 	constructor(db: Kysely<Database>, options: { maxInFlight?: number } = {}) {
 		this.#db = db;
 		this.#maxInFlight = options.maxInFlight ?? 2;
+	}
+
+	/**
+	 * Whom a viewer will likely see, before their scope is read: a visitor, themselves and the
+	 * agents the workspace's previous visitor saw (a conversation's agents are mostly the same).
+	 * The connection's registration reads their presence in the same round trip; anyone the
+	 * scope then holds beyond the guess costs one more read, so a wrong guess costs time, never
+	 * a wrong answer. Agents see too many people to guess: undefined.
+	 */
+	likelyAudience(viewer: ScopeViewer): string[] | undefined {
+		if (viewer.kind !== 'visitor') return undefined;
+		return [viewer.userId, ...(this.#agents.get(viewer.workspaceId) ?? [])];
+	}
+
+	#learn(viewer: ScopeViewer, rows: ViewerScopeRows): void {
+		if (viewer.kind !== 'visitor') return;
+		const agents = rows.audience.filter((row) => row.kind === 'agent').map((row) => row.id);
+		if (this.#agents.size >= MAX_WORKSPACES) this.#agents.clear();
+		this.#agents.set(viewer.workspaceId, agents.slice(0, MAX_LIKELY - 1));
 	}
 
 	read(viewer: ScopeViewer): Promise<ViewerScopeRows> {
@@ -51,7 +76,11 @@ export class ScopeReader {
 				batch.map((w) => w.viewer)
 			)
 				.then(
-					(scopes) => batch.forEach((w, i) => w.resolve(scopes[i]!)),
+					(scopes) =>
+						batch.forEach((w, i) => {
+							this.#learn(w.viewer, scopes[i]!);
+							w.resolve(scopes[i]!);
+						}),
 					(error: unknown) => batch.forEach((w) => w.reject(error))
 				)
 				.finally(() => {

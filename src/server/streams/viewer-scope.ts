@@ -211,7 +211,8 @@ export interface OpenedConnection {
 
 /**
  * Opens a viewer's connection: one Postgres query for the scope (`ScopeReader` may carry other
- * opens' scopes in it) while the connection registers, then one batch read of everyone visible. The caller listens BEFORE calling this, so no change
+ * opens' scopes in it) while the connection registers; the registration reads the presence of
+ * whom the viewer will likely see, and one batch read covers anyone visible beyond that. The caller listens BEFORE calling this, so no change
  * falls between the snapshot and the deltas. A failure after registering disconnects again.
  */
 export async function openConnection(
@@ -219,14 +220,15 @@ export async function openConnection(
 	identity: Identity
 ): Promise<OpenedConnection> {
 	const { presence, db, config } = services;
-	const registering = presence.connect({
-		workspaceId: identity.workspaceId,
-		userId: identity.userId
-	});
+	const scopes = scopeReaderOf(db);
+	const registering = presence.connect(
+		{ workspaceId: identity.workspaceId, userId: identity.userId },
+		scopes.likelyAudience(identity)
+	);
 	let connectionId: string | null = null;
 	try {
 		const [{ audience, conversationIds }, registered] = await Promise.all([
-			scopeReaderOf(db).read(identity),
+			scopes.read(identity),
 			registering
 		]);
 		connectionId = registered.connectionId;
@@ -240,7 +242,14 @@ export async function openConnection(
 		const storedLastSeen: StoredLastSeen = new Map(
 			audience.map((person) => [person.id, person.last_seen_at])
 		);
-		const states = await presence.read(identity.workspaceId, [...scope.visible]);
+		// The registration already read whom the viewer would likely see; read the rest.
+		const states = registered.states ?? new Map<string, PresenceState>();
+		const missing = [...scope.visible].filter((userId) => !states.has(userId));
+		if (missing.length > 0) {
+			for (const [userId, state] of await presence.read(identity.workspaceId, missing)) {
+				states.set(userId, state);
+			}
+		}
 		const held = new Map<string, number>();
 		const snapshot = [...scope.visible].map((userId) => {
 			const state = states.get(userId) ?? offlineState(userId);

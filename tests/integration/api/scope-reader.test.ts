@@ -2,6 +2,7 @@ import type { KyselyPlugin } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { ScopeViewer } from '../../../src/server/db/conversations';
 import { ScopeReader } from '../../../src/server/streams/scope-reader';
+import { openConnection } from '../../../src/server/streams/viewer-scope';
 import { createWorkspace } from '../../support/fixtures';
 import { useTestServices } from '../../support/services';
 
@@ -127,5 +128,66 @@ describe('ScopeReader', () => {
 		expect(sorted(again.audience.map((row) => row.id))).toEqual(
 			sorted([ws.visitors[0]!.id, ws.agents[0]!.id])
 		);
+	});
+
+	it('a visitor is guessed to see the agents the previous visitor saw; a wrong guess costs a read, not a wrong snapshot', async () => {
+		const ws = await createWorkspace(t.services, { agents: 1, visitors: 1 });
+		const reader = new ScopeReader(t.services.db);
+		const first = { kind: 'visitor' as const, userId: ws.visitors[0]!.id, workspaceId: ws.id };
+		expect(reader.likelyAudience(first)).toEqual([first.userId]);
+		await reader.read(first);
+		expect(reader.likelyAudience(first)).toEqual([first.userId, ws.agents[0]!.id]);
+		expect(reader.likelyAudience({ ...first, kind: 'agent' })).toBeUndefined();
+
+		// A later agent, online, alone in a new visitor's conversation: not in the guess.
+		const { db, presence } = t.services;
+		const late = await db
+			.insertInto('users')
+			.values({
+				workspace_id: ws.id,
+				kind: 'agent',
+				display_name: 'Late',
+				email: `late@${ws.key}.test`,
+				password_hash: 'not-used'
+			})
+			.returning('id')
+			.executeTakeFirstOrThrow();
+		const visitor = await db
+			.insertInto('users')
+			.values({ workspace_id: ws.id, kind: 'visitor', display_name: 'New' })
+			.returning('id')
+			.executeTakeFirstOrThrow();
+		const conversation = await db
+			.insertInto('conversations')
+			.values({ workspace_id: ws.id, visitor_id: visitor.id })
+			.returning('id')
+			.executeTakeFirstOrThrow();
+		await db
+			.insertInto('conversation_participants')
+			.values([
+				{ conversation_id: conversation.id, user_id: visitor.id },
+				{ conversation_id: conversation.id, user_id: late.id }
+			])
+			.execute();
+		const lateConnection = await presence.connect({ workspaceId: ws.id, userId: late.id });
+
+		// The node's own reader (the one openConnection uses) learns from the first visitor too.
+		const opened = [
+			await openConnection(t.services, {
+				kind: 'visitor',
+				userId: first.userId,
+				workspaceId: ws.id
+			}),
+			await openConnection(t.services, { kind: 'visitor', userId: visitor.id, workspaceId: ws.id })
+		];
+		const seen = opened[1]!.ready.snapshot.map((p) => [p.userId, p.isOnline]);
+		expect(seen.sort()).toEqual(
+			[
+				[late.id, true],
+				[visitor.id, true]
+			].sort()
+		);
+		for (const o of opened) await presence.disconnect(o.connectionId);
+		await presence.disconnect(lateConnection.connectionId);
 	});
 });

@@ -25,6 +25,31 @@ export function describeContract(name: string, makeEngine: MakeEngine) {
 			return { ...under, ws, events, signal };
 		}
 
+		it('connect with people to read answers their presence as read would, after the registration', async () => {
+			const { engine, ws } = await setup();
+			const other = await engine.connect({ workspaceId: ws, userId: 'agent' });
+			await engine.focus(other.connectionId, 'conv-1');
+			const { connectionId, change, states } = await engine.connect(
+				{ workspaceId: ws, userId: 'me' },
+				['me', 'agent', 'nobody']
+			);
+			// Their own registration is in it: the newcomer reads themselves online.
+			expect(states?.get('me')).toMatchObject({ isOnline: true, version: change!.version });
+			expect(states?.get('agent')).toMatchObject({
+				isOnline: true,
+				focusConversationId: 'conv-1'
+			});
+			expect(states?.get('nobody')).toMatchObject({ isOnline: false, lastSeenAt: null });
+			expect([...states!.keys()]).toEqual(['me', 'agent', 'nobody']);
+			expect(states).toEqual(await engine.read(ws, ['me', 'agent', 'nobody']));
+			// Without people to read, nothing is read.
+			const plain = await engine.connect({ workspaceId: ws, userId: 'me' });
+			expect(plain.states).toBeUndefined();
+			await engine.disconnect(connectionId);
+			await engine.disconnect(plain.connectionId);
+			await engine.disconnect(other.connectionId);
+		});
+
 		it('a single connection: online at once, offline after the grace, last seen both times', async () => {
 			const { engine, ws, events, lastSeen } = await setup();
 			const before = Date.now();

@@ -10,7 +10,7 @@ import { RepeatingTask } from '../shared/timer';
 import { INHERITED_FOCUS_MS, type LastSeenStore, type PresenceTimings } from '../types';
 import type { Availability, CurrentPage, HeartbeatLimit, PersonRef } from '../types';
 import type { PresenceChange, PresenceEngine, PresenceListener, PresenceState } from '../types';
-import type { PresenceStats, TypingChange, TypingListener } from '../types';
+import type { Connected, PresenceStats, TypingChange, TypingListener } from '../types';
 import { ConnectionRegistry, type Connection, type Person } from './connection-registry';
 import { TypingTable } from './typing-table';
 
@@ -62,9 +62,12 @@ export class MemoryPresenceEngine implements PresenceEngine {
 		);
 	}
 
-	async connect(
-		person: PersonRef
-	): Promise<{ connectionId: string; change: PresenceChange | null }> {
+	async connect(person: PersonRef, read?: readonly string[]): Promise<Connected> {
+		const connected = this.#register(person);
+		return read ? { ...connected, states: await this.read(person.workspaceId, read) } : connected;
+	}
+
+	#register(person: PersonRef): { connectionId: string; change: PresenceChange | null } {
 		const connectionId = newConnectionId(person.workspaceId);
 		const now = Date.now();
 		const p = this.#registry.person(person.workspaceId, person.userId);

@@ -3,6 +3,7 @@ import { LastSeenWriter } from '../shared/last-seen-writer';
 import { ThrottledLog, type PresenceLogger } from '../shared/logger';
 import type {
 	Availability,
+	Connected,
 	CurrentPage,
 	HeartbeatLimit,
 	LastSeenStore,
@@ -116,8 +117,14 @@ export class RedisPresenceEngine implements PresenceEngine {
 
 	// ---------------------------------------------------------------- connections
 
-	connect(person: PersonRef): Promise<{ connectionId: string; change: PresenceChange | null }> {
-		return this.#connections.connect(person);
+	async connect(person: PersonRef, read?: readonly string[]): Promise<Connected> {
+		const { connectionId, change, summaries } = await this.#connections.connect(person, read);
+		if (!read || !summaries) return { connectionId, change };
+		return {
+			connectionId,
+			change,
+			states: this.#reads.decode(person.workspaceId, read, summaries)
+		};
 	}
 
 	heartbeat(

@@ -55,9 +55,15 @@ export class HeldConnections {
 		return people.size;
 	}
 
+	/** `read`: people whose raw summaries come back too, from the same script (`summaries`). */
 	async connect(
-		person: PersonRef
-	): Promise<{ connectionId: string; change: PresenceChange | null }> {
+		person: PersonRef,
+		read?: readonly string[]
+	): Promise<{
+		connectionId: string;
+		change: PresenceChange | null;
+		summaries?: (string | null)[];
+	}> {
 		const connectionId = newConnectionId(person.workspaceId);
 		const held: HeldConnection = {
 			workspaceId: person.workspaceId,
@@ -71,8 +77,12 @@ export class HeldConnections {
 		};
 		this.#held.set(connectionId, held);
 		try {
-			const result = await this.#register(connectionId, held);
-			return { connectionId, change: lastChangeOf(result.changes, person.userId) };
+			const result = await this.#register(connectionId, held, read);
+			return {
+				connectionId,
+				change: lastChangeOf(result.changes, person.userId),
+				...(result.summaries ? { summaries: result.summaries } : {})
+			};
 		} catch (error) {
 			// Fail soft: the stream stays open; the lease tick registers it once Redis answers.
 			this.#dirty.add(connectionId);
@@ -276,7 +286,7 @@ export class HeldConnections {
 		}
 	}
 
-	async #register(connectionId: string, held: HeldConnection) {
+	async #register(connectionId: string, held: HeldConnection, read?: readonly string[]) {
 		// Known workspace: no await, so the script is sent in the caller's own turn (a person
 		// coming online is published by it; everyone who sees them waits for that).
 		const holder = this.#registeredWorkspaces.has(held.workspaceId)
@@ -293,7 +303,8 @@ export class HeldConnections {
 			focusAt: held.focusAt,
 			page: held.page,
 			pageAt: held.pageAt,
-			inheritedFocusMs: this.#ctx.timings.inheritedFocusMs ?? INHERITED_FOCUS_MS
+			inheritedFocusMs: this.#ctx.timings.inheritedFocusMs ?? INHERITED_FOCUS_MS,
+			read
 		});
 		if (holder !== this.#lease.holder) {
 			// We reincarnated while this was in flight: it may have landed after the connection's

@@ -25,13 +25,24 @@ export class PresenceReads {
 			const raw = await this.#ctx.redis.mget(
 				userIds.map((id) => this.#ctx.keys.summary(workspaceId, id))
 			);
-			userIds.forEach((id, i) => states.set(id, decodeSummary(id, raw[i])));
-			this.#bus.learn(workspaceId, states.values());
+			return this.decode(workspaceId, userIds, raw);
 		} catch (error) {
 			// When in doubt, assume they are gone (docs/design.md §2).
 			this.#ctx.log.warn('read', 'presence read failed, answering offline', error);
 			for (const id of userIds) states.set(id, offlineState(id));
 		}
+		return states;
+	}
+
+	/** Raw summaries as MGET (or register.lua) answers them, for `userIds` in order. */
+	decode(
+		workspaceId: string,
+		userIds: readonly string[],
+		raw: readonly (string | null)[]
+	): Map<string, PresenceState> {
+		const states = new Map<string, PresenceState>();
+		userIds.forEach((id, i) => states.set(id, decodeSummary(id, raw[i] ?? null)));
+		this.#bus.learn(workspaceId, states.values());
 		return states;
 	}
 

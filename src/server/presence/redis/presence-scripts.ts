@@ -67,7 +67,10 @@ export class PresenceScripts {
 		this.#observe = observe;
 	}
 
-	/** ARGV[3…] of register.lua. Throws when Redis answers nothing (it always should). */
+	/**
+	 * ARGV[3…] of register.lua; `read`: people whose summaries come back too (raw, as MGET
+	 * answers them). Throws when Redis answers nothing (it always should).
+	 */
 	async register(a: {
 		workspaceId: string;
 		connectionId: string;
@@ -79,20 +82,30 @@ export class PresenceScripts {
 		page: string | null;
 		pageAt: string;
 		inheritedFocusMs: number;
-	}): Promise<Transition & { due: number | null }> {
-		const reply = await this.#transition<[number?]>('presenceRegister', a.workspaceId, [
-			a.connectionId,
-			a.userId,
-			a.holder,
-			a.heartbeatTimeoutMs,
-			a.focus ?? '',
-			a.focusAt,
-			a.page ?? '',
-			a.pageAt,
-			a.inheritedFocusMs
-		]);
+		read?: readonly string[];
+	}): Promise<Transition & { due: number | null; summaries: (string | null)[] | null }> {
+		const reply = await this.#transition<[number?, (string | null)[]?]>(
+			'presenceRegister',
+			a.workspaceId,
+			[
+				a.connectionId,
+				a.userId,
+				a.holder,
+				a.heartbeatTimeoutMs,
+				a.focus ?? '',
+				a.focusAt,
+				a.page ?? '',
+				a.pageAt,
+				a.inheritedFocusMs,
+				...(a.read ?? [])
+			]
+		);
 		if (!reply) throw new Error('register returned nothing');
-		return { ...reply.head, due: toNumberOrNull(reply.extra[0]) };
+		return {
+			...reply.head,
+			due: toNumberOrNull(reply.extra[0]),
+			summaries: reply.extra[1] ?? null
+		};
 	}
 
 	/**

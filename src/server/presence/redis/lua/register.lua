@@ -15,10 +15,13 @@
 -- ARGV[9]  page JSON ('' = none)
 -- ARGV[10] page report time (µs, decimal string)
 -- ARGV[11] inherited focus time (ms)
+-- ARGV[12…] people of the workspace whose summaries to answer as well (none = no read)
 --
--- Returns { changes, seen, now, due }: due is the connection's next due time (its heartbeat
--- deadline, or the lapse of an inherited focus if sooner). An error when the connection is
--- known as another person's.
+-- Returns { changes, seen, now, due } or, with people to read, { changes, seen, now, due,
+-- summaries }: due is the connection's next due time (its heartbeat deadline, or the lapse of an
+-- inherited focus if sooner); summaries are those people's `s:` values after this registration,
+-- in ARGV order (nil where none), as a batch read would MGET them. An error when the connection
+-- is known as another person's.
 
 local conn, user, holder, hb = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local key = BASE .. 'c:' .. conn
@@ -63,4 +66,7 @@ if had == 0 and not graced and s.o == 0 then
 else
   refresh(user, s)
 end
-return { OUT, SEEN, NOW, due }
+if #ARGV < 12 then return { OUT, SEEN, NOW, due } end
+local summaries = {}
+for i = 12, #ARGV do summaries[#summaries + 1] = BASE .. 's:' .. ARGV[i] end
+return { OUT, SEEN, NOW, due, redis.call('MGET', unpack(summaries)) }
