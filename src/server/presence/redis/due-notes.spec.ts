@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DueNotes } from './due-notes';
 
 /** A send whose calls stay in flight until the test answers them. */
@@ -65,5 +65,30 @@ describe('DueNotes', () => {
 		// Nothing left in flight: the next note goes at once.
 		void notes.note('w1', 10);
 		expect(calls.map((c) => c.deadline)).toEqual([100, 50, 10]);
+	});
+
+	it('with a spacing, a note soon after another waits for the spacing and merges with what comes meanwhile', async () => {
+		vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] });
+		try {
+			const { calls, send } = manualSend();
+			const notes = new DueNotes(send, { spacingMs: 40 });
+			const first = notes.note('w1', 500);
+			calls[0]!.answer();
+			await first;
+			// Within the spacing: these wait, together.
+			const later = [notes.note('w1', 300), notes.note('w1', 200)];
+			await vi.advanceTimersByTimeAsync(39);
+			expect(calls).toHaveLength(1);
+			await vi.advanceTimersByTimeAsync(1);
+			expect(calls.map((c) => c.deadline)).toEqual([500, 200]);
+			calls[1]!.answer();
+			await Promise.all(later);
+			// After the spacing, with nothing in flight, a note goes at once again.
+			await vi.advanceTimersByTimeAsync(40);
+			void notes.note('w1', 100);
+			expect(calls.map((c) => c.deadline)).toEqual([500, 200, 100]);
+		} finally {
+			vi.useRealTimers();
+		}
 	});
 });

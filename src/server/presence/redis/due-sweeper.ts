@@ -1,6 +1,9 @@
 import type { LastSeenWriter } from '../shared/last-seen-writer';
 import { RepeatingTask } from '../shared/timer';
 import { DueNotes } from './due-notes';
+
+/** How long after a due note the next one for the same workspace waits to go with others. */
+const DUE_NOTE_SPACING_MS = 50;
 import type { NodeLease } from './node-lease';
 import { PARALLEL } from './presence-scripts';
 import type { EngineContext } from './engine-context';
@@ -33,8 +36,10 @@ export class DueSweeper {
 		this.#ctx = ctx;
 		this.#lease = options.lease;
 		this.#lastSeen = options.lastSeen;
-		this.#dueNotes = new DueNotes((workspaceId, deadline) =>
-			this.#ctx.scripts.noteDue({ workspaceId, deadline })
+		this.#dueNotes = new DueNotes(
+			(workspaceId, deadline) => this.#ctx.scripts.noteDue({ workspaceId, deadline }),
+			// Late by this much at most: a sweep tick is far coarser.
+			{ spacingMs: Math.min(DUE_NOTE_SPACING_MS, this.#ctx.timings.sweepIntervalMs / 4) }
 		);
 		this.#task = new RepeatingTask(
 			this.#ctx.timings.sweepIntervalMs,

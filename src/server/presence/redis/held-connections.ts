@@ -314,7 +314,9 @@ export class HeldConnections {
 			this.#dirty.add(connectionId);
 			void this.flushDirty();
 		}
-		if (result.due !== null) await this.#sweeper.note(workspaceId, result.due);
+		// Not awaited: the note may wait a little to go with others (DueNotes), and a crash before
+		// it leaves is the reaper's case anyway (the holder's workspaces were recorded first).
+		if (result.due !== null) void this.#sweeper.note(workspaceId, result.due);
 		if (this.#held.get(connectionId) !== held) {
 			// Its stream closed (or it expired) while we were registering it: the disconnect may
 			// have reached Redis first and found nothing. Remove it now rather than leave a ghost
