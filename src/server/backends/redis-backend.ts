@@ -3,7 +3,7 @@ import { RedisRateLimiter } from '../limits/rate-limiter';
 import { RedisPresenceEngine } from '../presence';
 import type { RedisClient } from '../presence/redis/client';
 import { RedisPreviewStore } from '../previews/store';
-import type { RedisClientOptions } from '../redis/clients';
+import { connectWithin, type RedisClientOptions } from '../redis/clients';
 import type { Backend, BackendOptions } from './backend';
 
 /** A Redis (or a Cluster) and how to open a client on it. */
@@ -11,6 +11,9 @@ export interface RedisTarget {
 	describe: string;
 	create(options: RedisClientOptions): RedisClient;
 }
+
+/** How long a starting node waits for its Redis before it gives up. */
+const REDIS_START_MS = 10_000;
 
 /**
  * Any number of nodes share one Redis: two connections per node, one for commands and one
@@ -24,7 +27,10 @@ export async function redisBackend(
 	const redis = target.create({ commandTimeoutMs, name: 'presence-commands' });
 	const subscriber = target.create({ commandTimeoutMs, name: 'presence-bus', subscriber: true });
 	try {
-		await Promise.all([redis.connect(), subscriber.connect()]);
+		await Promise.all([
+			connectWithin(redis, REDIS_START_MS),
+			connectWithin(subscriber, REDIS_START_MS)
+		]);
 	} catch (error) {
 		// Both reconnect forever otherwise, in a process that failed to start.
 		redis.disconnect();

@@ -121,6 +121,28 @@ async function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<
 }
 
 /**
+ * Connects a lazy client and resolves once it is ready, riding out failed attempts (a Redis
+ * still starting, a loaded machine where one attempt outlasts `connectTimeout`: the client's
+ * retry strategy tries again); rejects after `ms`, naming the last error.
+ */
+export async function connectWithin(client: RedisClient, ms: number): Promise<void> {
+	if (client.status === 'ready') return;
+	let lastError = 'no answer';
+	const noted = (error: Error) => (lastError = error.message);
+	client.on('error', noted);
+	try {
+		const ready = new Promise<boolean>((resolve) => client.once('ready', () => resolve(true)));
+		// Its own rejection is the first failed attempt only; the client goes on trying.
+		client.connect().catch((error: Error) => noted(error));
+		if (!(await within(ready, ms, false))) {
+			throw new Error(`Redis was not ready within ${ms} ms (${lastError})`);
+		}
+	} finally {
+		client.off('error', noted);
+	}
+}
+
+/**
  * SUBSCRIBE, waiting at most `ms` for the answer: past that the caller goes on (a stream stays
  * open while Redis is away) and the subscription completes in the background when Redis answers.
  */
