@@ -30,8 +30,11 @@ const nodes: Node[] = [];
 const aborts: AbortController[] = [];
 
 async function startNode(name: string, timings: PresenceTimings = ENGINE_TIMINGS): Promise<Node> {
-	const redis = redisClient();
-	const subscriber = redisClient();
+	// Nothing here tests a slow Redis: a command timeout far above the helpers' 500 ms keeps a
+	// loaded machine (the suite runs beside Playwright) from reading as Redis away (an owner
+	// lookup that timed out answered null once).
+	const redis = redisClient(REDIS_URL, 2000);
+	const subscriber = redisClient(REDIS_URL, 2000);
 	await Promise.all([redis.connect(), subscriber.connect()]);
 	const lastSeen = new RecordingStore();
 	const engine = new RedisPresenceEngine({
