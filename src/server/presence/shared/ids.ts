@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /**
  * Connection ids carry their workspace: `<workspaceId>~<random>`. Heartbeats, focus and page
@@ -15,11 +15,30 @@ export function isValidWorkspaceId(workspaceId: string): boolean {
 	return WORKSPACE.test(workspaceId);
 }
 
+/** Random bytes of a connection id: 96 bits, 16 characters of base64url. */
+const ID_BYTES = 12;
+/**
+ * Random bytes are drawn from the CSPRNG 256 ids at a time: a call into it per connection was
+ * 1.5 % of a node's CPU while streams open. Each id still gets bytes no other id had.
+ */
+const pool = Buffer.alloc(ID_BYTES * 256);
+let used = pool.length;
+
+function randomPart(): string {
+	if (used === pool.length) {
+		randomFillSync(pool);
+		used = 0;
+	}
+	const part = pool.toString('base64url', used, used + ID_BYTES);
+	used += ID_BYTES;
+	return part;
+}
+
 export function newConnectionId(workspaceId: string): string {
 	if (!isValidWorkspaceId(workspaceId)) {
 		throw new Error(`Invalid workspace id for presence: ${JSON.stringify(workspaceId)}`);
 	}
-	return `${workspaceId}${SEPARATOR}${randomBytes(12).toString('base64url')}`;
+	return `${workspaceId}${SEPARATOR}${randomPart()}`;
 }
 
 /** The workspace of a connection id, or null when the id is malformed (callers treat it as unknown). */
