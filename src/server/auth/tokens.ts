@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * Signed credentials: the agent session cookie and the visitor token share one format,
@@ -37,8 +37,16 @@ function claimsOf(json: unknown): Claims | null {
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 export const VISITOR_TTL_SECONDS = 90 * 24 * 3600;
 
+/** The secret as a key object, made once: every stream open and call verifies a token. */
+const keys = new Map<string, KeyObject>();
+
 function sign(body: string, secret: string): Buffer {
-	return createHmac('sha256', secret).update(body).digest();
+	let key = keys.get(secret);
+	if (!key) {
+		if (keys.size > 16) keys.clear();
+		keys.set(secret, (key = createSecretKey(Buffer.from(secret))));
+	}
+	return createHmac('sha256', key).update(body).digest();
 }
 
 export function issueToken(
