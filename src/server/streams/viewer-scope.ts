@@ -212,8 +212,9 @@ export interface OpenedConnection {
 /**
  * Opens a viewer's connection: one Postgres query for the scope (`ScopeReader` may carry other
  * opens' scopes in it) while the connection registers; the registration reads the presence of
- * whom the viewer will likely see, and one batch read covers anyone visible beyond that. The caller listens BEFORE calling this, so no change
- * falls between the snapshot and the deltas. A failure after registering disconnects again.
+ * whom the viewer will likely see, and one batch read covers anyone visible beyond that. The
+ * caller listens BEFORE calling this, so no change falls between the snapshot and the deltas. A
+ * failure after registering disconnects again.
  */
 export async function openConnection(
 	services: Pick<Services, 'db' | 'presence' | 'config' | 'team'>,
