@@ -13,9 +13,9 @@ const MAX_WORKSPACES = 10_000;
  * Reads the scopes of opening streams in as few Postgres queries as keeps them moving
  * (`viewerScopesOf` takes many viewers). At most `maxInFlight` queries run at once (one by
  * default: measured, two made more queries for the same opens and fewer opens per second); the
- * opens that come meanwhile wait for one to return and then go together, in one query. Each query is
- * a socket write that wakes a Postgres backend, which on loopback costs the node and the
- * database more CPU than the query itself: under a burst of opens the reads batch by
+ * opens that come meanwhile wait for one to return and then go together, in one query. Each
+ * query is a socket write that wakes a Postgres backend, which on loopback costs the node and
+ * the database more CPU than the query itself: under a burst of opens the reads batch by
  * themselves, while a lone open waits for nothing. A failed query fails the opens it carried,
  * as their own queries would have.
  */

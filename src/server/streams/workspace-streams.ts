@@ -5,8 +5,8 @@ import type { StoredLastSeen } from './viewer-scope';
 /**
  * The streams of one workspace on this node, indexed by audience: a presence change of P is
  * written only to the streams `forEachWatcher(P)` visits, a workspace event only to the streams
- * of its recipients, so a change costs its audience, not the node's stream count. The workspace's channels are
- * subscribed once (by the hub), not once per stream.
+ * of its recipients, so a change costs its audience, not the node's stream count. The
+ * workspace's channels are subscribed once (by the hub), not once per stream.
  */
 export class WorkspaceStreams {
 	readonly id: string;
