@@ -203,7 +203,7 @@ export class StreamHub {
 	/**
 	 * The response's start: headers, `connected` and `retry`. They wait in the corked socket for
 	 * `ready` (or an error), so an open is one write instead of two: on loopback each write costs
-	 * tens of µs of CPU. A slow open is uncorked by the next ping tick, so the client's
+	 * tens of µs of CPU. A slow open is uncorked within a ping interval (`#tick`), so the client's
 	 * inactivity timer never fires.
 	 */
 	#start(res: ServerResponse): ServerResponse {
@@ -352,14 +352,15 @@ export class StreamHub {
 	}
 
 	/**
-	 * Every fiftieth of the ping interval: one shared ping to the streams of one group; opens still
-	 * waiting uncorked (their client hears `connected`); once per interval, snapshot versions older
-	 * than an interval forgotten.
+	 * Every fiftieth of the ping interval: one shared ping to the streams of one group. Once per
+	 * interval: opens still waiting uncorked (their client hears `connected` before its inactivity
+	 * timer fires; uncorking sooner would cost busy opens a second write), and snapshot versions
+	 * older than an interval forgotten.
 	 */
 	#tick(): void {
-		for (const ws of this.#workspaces.values()) for (const stream of ws.opening) stream.uncork();
 		const group = this.#groups[this.#ticks % PING_GROUPS]!;
 		if (++this.#ticks % PING_GROUPS === 0) {
+			for (const ws of this.#workspaces.values()) for (const stream of ws.opening) stream.uncork();
 			for (const stream of this.#aheadOld) stream.ahead = null;
 			this.#aheadOld = this.#aheadNew;
 			this.#aheadNew = [];
