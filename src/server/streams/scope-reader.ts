@@ -6,24 +6,33 @@ import type { Database } from '../db/schema';
 const MAX_BATCH = 256;
 /** People in a likely audience: register.lua reads their summaries in the same call. */
 const MAX_LIKELY = 32;
+/**
+ * At most one query per this many ms: the opens of a burst share one. A lone open goes at once;
+ * one that follows a query within it waits at most this (its `ready`, not its coming online).
+ */
+const HOLD_MS = 10;
 /** Workspaces whose agents are remembered; past it the memory starts over. */
 const MAX_WORKSPACES = 10_000;
 
 /**
  * Reads the scopes of opening streams in as few Postgres queries as keeps them moving
- * (`viewerScopesOf` takes many viewers). At most `maxInFlight` queries run at once (one by
- * default: measured, two made more queries for the same opens and fewer opens per second); the
- * opens that come meanwhile wait for one to return and then go together, in one query. Each
- * query is a socket write that wakes a Postgres backend, which on loopback costs the node and
- * the database more CPU than the query itself: under a burst of opens the reads batch by
- * themselves, while a lone open waits for nothing. A failed query fails the opens it carried,
- * as their own queries would have.
+ * (`viewerScopesOf` takes many viewers). Each query is a socket write that wakes a Postgres
+ * backend, which on loopback costs the node and the database more CPU than the query itself.
+ * A burst of opens does not gather by itself: the event loop accepts one connection per turn
+ * (libuv), so the opens of a burst come one turn apart. So a query goes at the end of its turn
+ * (the opens of one turn share it) and no sooner than `holdMs` after the previous one, and at
+ * most `maxInFlight` run at once (one by default: measured, two made more queries for the same
+ * opens and fewer opens per second). A lone open waits for nothing; under a burst, each query
+ * carries the opens of the last `holdMs`. A failed query fails the opens it carried, as their
+ * own queries would have.
  */
 export class ScopeReader {
 	#db: Kysely<Database>;
 	#maxInFlight: number;
+	#holdMs: number;
 	#inFlight = 0;
 	#scheduled = false;
+	#sentAt = -Infinity;
 	/** Per workspace, the agents the latest visitor's scope held. */
 	#agents = new Map<string, string[]>();
 	#waiting: {
@@ -32,9 +41,10 @@ export class ScopeReader {
 		reject: (error: unknown) => void;
 	}[] = [];
 
-	constructor(db: Kysely<Database>, options: { maxInFlight?: number } = {}) {
+	constructor(db: Kysely<Database>, options: { maxInFlight?: number; holdMs?: number } = {}) {
 		this.#db = db;
 		this.#maxInFlight = options.maxInFlight ?? 1;
+		this.#holdMs = options.holdMs ?? HOLD_MS;
 	}
 
 	/**
@@ -59,12 +69,21 @@ export class ScopeReader {
 	read(viewer: ScopeViewer): Promise<ViewerScopeRows> {
 		return new Promise((resolve, reject) => {
 			this.#waiting.push({ viewer, resolve, reject });
-			// At the end of the turn, so the opens of one turn share a query too.
-			if (!this.#scheduled && this.#inFlight < this.#maxInFlight) {
-				this.#scheduled = true;
-				setImmediate(this.#flush);
-			}
+			this.#schedule();
 		});
+	}
+
+	/**
+	 * At the end of the turn, so the opens of one turn share a query too; and no sooner than
+	 * `holdMs` after the previous query, so a burst's opens share one.
+	 */
+	#schedule(): void {
+		if (this.#scheduled || this.#waiting.length === 0 || this.#inFlight >= this.#maxInFlight)
+			return;
+		this.#scheduled = true;
+		const wait = this.#sentAt + this.#holdMs - performance.now();
+		if (wait > 0) setTimeout(this.#flush, wait);
+		else setImmediate(this.#flush);
 	}
 
 	#flush = (): void => {
@@ -72,6 +91,7 @@ export class ScopeReader {
 		while (this.#waiting.length > 0 && this.#inFlight < this.#maxInFlight) {
 			const batch = this.#waiting.splice(0, MAX_BATCH);
 			this.#inFlight++;
+			this.#sentAt = performance.now();
 			viewerScopesOf(
 				this.#db,
 				batch.map((w) => w.viewer)
@@ -86,7 +106,7 @@ export class ScopeReader {
 				)
 				.finally(() => {
 					this.#inFlight--;
-					this.#flush();
+					this.#schedule();
 				});
 		}
 	};

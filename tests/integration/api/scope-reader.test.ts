@@ -113,6 +113,43 @@ describe('ScopeReader', () => {
 		);
 	});
 
+	it('opens of a burst, turns apart, share a query; one after a quiet spell goes at once', async () => {
+		const ws = await createWorkspace(t.services, { agents: 1, visitors: 4 });
+		const count = counting();
+		const reader = new ScopeReader(t.services.db.withPlugin(count.plugin), { holdMs: 150 });
+		const viewer = (i: number): ScopeViewer => ({
+			kind: 'visitor',
+			userId: ws.visitors[i]!.id,
+			workspaceId: ws.id
+		});
+		const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+		// Nothing came before: the first goes at the end of its turn.
+		const first = reader.read(viewer(0));
+		await nextTurn();
+		expect(count.queries()).toBe(1);
+		await first;
+		// Its query has returned, but it went out less than the hold ago: these two, each in a
+		// turn of its own as a burst's opens come, wait and share the next query.
+		const second = reader.read(viewer(1));
+		await nextTurn();
+		const third = reader.read(viewer(2));
+		await nextTurn();
+		expect(count.queries()).toBe(1);
+		const scopes = await Promise.all([second, third]);
+		expect(count.queries()).toBe(2);
+		scopes.forEach((scope, i) =>
+			expect(sorted(scope.audience.map((row) => row.id))).toEqual(
+				sorted([ws.visitors[i + 1]!.id, ws.agents[0]!.id])
+			)
+		);
+		// A quiet spell longer than the hold: the next open is not held.
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		const lone = reader.read(viewer(3));
+		await nextTurn();
+		expect(count.queries()).toBe(3);
+		await lone;
+	});
+
 	it('a failed query fails every open it carried, and the next turn reads again', async () => {
 		const ws = await createWorkspace(t.services, { agents: 1, visitors: 1 });
 		const reader = new ScopeReader(t.services.db);

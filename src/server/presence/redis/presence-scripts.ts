@@ -1,3 +1,4 @@
+import { BurstWindow } from '../../redis/burst-window';
 import type { HeartbeatLimit, PresenceChange } from '../types';
 import type { RedisClient } from './client';
 import { decodeChange } from './codec';
@@ -19,6 +20,12 @@ export const PARALLEL = 32;
 
 type ScriptFn = (key: string, ...args: (string | number)[]) => Promise<unknown>;
 type WithScripts = { [name in ScriptName]: ScriptFn };
+
+/**
+ * How long the commands of a burst of opens, closes or heartbeats gather before they leave in
+ * one write (`BurstWindow`): a lone one is sent at once, one of a burst waits at most this.
+ */
+const BURST_HOLD_MS = 2;
 
 /** What every workspace transition returns first: the changes it published and who was seen. */
 export interface Transition {
@@ -53,6 +60,7 @@ export class PresenceScripts {
 	#keys: PresenceKeys;
 	#summaryTtlMs: number;
 	#observe: TransitionObserver;
+	#burst: BurstWindow;
 
 	constructor(
 		redis: RedisClient,
@@ -65,6 +73,7 @@ export class PresenceScripts {
 		this.#keys = keys;
 		this.#summaryTtlMs = summaryTtlMs;
 		this.#observe = observe;
+		this.#burst = new BurstWindow(redis, BURST_HOLD_MS);
 	}
 
 	/**
@@ -87,6 +96,7 @@ export class PresenceScripts {
 		const reply = await this.#transition<[number?, (string | null)[]?]>(
 			'presenceRegister',
 			a.workspaceId,
+			true,
 			[
 				a.connectionId,
 				a.userId,
@@ -121,15 +131,17 @@ export class PresenceScripts {
 		limit?: HeartbeatLimit;
 	}): Promise<boolean | 'limited'> {
 		const userId = a.userId ?? '';
-		const reply = await this.#redis.presenceHeartbeat(
-			this.#keys.workspace(a.workspaceId),
-			a.workspaceId,
-			this.#summaryTtlMs,
-			a.connectionId,
-			a.heartbeatTimeoutMs,
-			userId,
-			a.limit && userId ? a.limit.limit : 0,
-			a.limit?.windowMs ?? 0
+		const reply = await this.#burst.send(() =>
+			this.#redis.presenceHeartbeat(
+				this.#keys.workspace(a.workspaceId),
+				a.workspaceId,
+				this.#summaryTtlMs,
+				a.connectionId,
+				a.heartbeatTimeoutMs,
+				userId,
+				a.limit && userId ? a.limit.limit : 0,
+				a.limit?.windowMs ?? 0
+			)
 		);
 		if (reply === -1) return 'limited';
 		return reply === 1;
@@ -144,6 +156,7 @@ export class PresenceScripts {
 		const reply = await this.#transition<[(number | null)?, (string | null)?]>(
 			'presenceDisconnect',
 			a.workspaceId,
+			true,
 			[a.connectionId, a.graceMs]
 		);
 		if (!reply) return null;
@@ -163,7 +176,7 @@ export class PresenceScripts {
 		value: string;
 		via: string;
 	}): Promise<(Transition & { reportedAt: string }) | null> {
-		const reply = await this.#transition<[string?]>('presenceReport', a.workspaceId, [
+		const reply = await this.#transition<[string?]>('presenceReport', a.workspaceId, false, [
 			a.connectionId,
 			a.field,
 			a.value,
@@ -177,9 +190,12 @@ export class PresenceScripts {
 		workspaceId: string;
 		batch: number;
 	}): Promise<(Transition & { next: number | null }) | null> {
-		const reply = await this.#transition<[(number | null)?]>('presenceSweep', a.workspaceId, [
-			a.batch
-		]);
+		const reply = await this.#transition<[(number | null)?]>(
+			'presenceSweep',
+			a.workspaceId,
+			false,
+			[a.batch]
+		);
 		return reply && { ...reply.head, next: toNumberOrNull(reply.extra[0]) };
 	}
 
@@ -188,7 +204,7 @@ export class PresenceScripts {
 		workspaceId: string;
 		holder: string;
 	}): Promise<(Transition & { expired: number }) | null> {
-		const reply = await this.#transition<[number?]>('presenceExpireHolder', a.workspaceId, [
+		const reply = await this.#transition<[number?]>('presenceExpireHolder', a.workspaceId, false, [
 			a.holder
 		]);
 		return reply && { ...reply.head, expired: Number(reply.extra[0] ?? 0) };
@@ -200,7 +216,12 @@ export class PresenceScripts {
 		held: readonly { userId: string; version: number }[];
 	}): Promise<(Transition & { newer: string[] }) | null> {
 		const pairs = a.held.flatMap((h) => [h.userId, String(h.version)]);
-		const reply = await this.#transition<[string[]?]>('presenceReconcile', a.workspaceId, pairs);
+		const reply = await this.#transition<[string[]?]>(
+			'presenceReconcile',
+			a.workspaceId,
+			false,
+			pairs
+		);
 		return reply && { ...reply.head, newer: reply.extra[0] ?? [] };
 	}
 
@@ -210,7 +231,7 @@ export class PresenceScripts {
 		connectionId: string;
 		idle: boolean;
 	}): Promise<Transition | null> {
-		const reply = await this.#transition<[]>('presenceIdle', a.workspaceId, [
+		const reply = await this.#transition<[]>('presenceIdle', a.workspaceId, false, [
 			a.connectionId,
 			a.idle ? '1' : '0'
 		]);
@@ -223,7 +244,7 @@ export class PresenceScripts {
 		userId: string;
 		availability: string;
 	}): Promise<Transition | null> {
-		const reply = await this.#transition<[]>('presenceAvailability', a.workspaceId, [
+		const reply = await this.#transition<[]>('presenceAvailability', a.workspaceId, false, [
 			a.userId,
 			a.availability
 		]);
@@ -240,6 +261,7 @@ export class PresenceScripts {
 		const reply = await this.#transition<[number?, number?, string?]>(
 			'presenceTyping',
 			a.workspaceId,
+			false,
 			[a.connectionId, a.conversationId, a.ttlMs]
 		);
 		if (!reply) return null;
@@ -258,7 +280,7 @@ export class PresenceScripts {
 		conversationId: string;
 		userId: string;
 	}): Promise<(Transition & { ended: boolean }) | null> {
-		const reply = await this.#transition<[number?]>('presenceStopTyping', a.workspaceId, [
+		const reply = await this.#transition<[number?]>('presenceStopTyping', a.workspaceId, false, [
 			a.conversationId,
 			a.userId
 		]);
@@ -300,17 +322,21 @@ export class PresenceScripts {
 	 * Runs a workspace script (ARGV[1..2] as prelude.lua reads them, then `args`), parses the
 	 * common head of its reply and tells the observer. Null when the script answered nil.
 	 */
+	/** `burst`: one of many alike (opens, closes): it may wait for others to share its write. */
 	async #transition<Extra extends unknown[]>(
 		name: ScriptName,
 		workspaceId: string,
+		burst: boolean,
 		args: (string | number)[]
 	): Promise<{ head: Transition; extra: Partial<Extra> } | null> {
-		const reply = (await this.#redis[name](
-			this.#keys.workspace(workspaceId),
-			workspaceId,
-			this.#summaryTtlMs,
-			...args
-		)) as Reply<Extra> | null;
+		const send = () =>
+			this.#redis[name](
+				this.#keys.workspace(workspaceId),
+				workspaceId,
+				this.#summaryTtlMs,
+				...args
+			);
+		const reply = (await (burst ? this.#burst.send(send) : send())) as Reply<Extra> | null;
 		if (reply === null) return null;
 		const [changes, seen, now, ...extra] = reply;
 		const head: Transition = {
