@@ -19,6 +19,12 @@ export class HubStream implements FrameTarget {
 	readonly openedAt: number;
 	/** Unsent bytes past which the stream is closed (its client resyncs). */
 	readonly limit: number;
+	/**
+	 * Unsent bytes allowed on top of `limit` while the stream's first write (its `ready`, which
+	 * for an agent of a large workspace is megabytes of snapshot) is still on its way: a client
+	 * reading it is not one that stopped reading. Zero once the socket has drained below `limit`.
+	 */
+	#allowance = 0;
 	scope: ViewerScope | null = null;
 	connectionId: string | null = null;
 	/** Items that arrived while the stream was opening, replayed after `ready`; null once live. */
@@ -85,15 +91,23 @@ export class HubStream implements FrameTarget {
 		this.#outbox = null;
 		if (this.closed) return;
 		// A socket that still holds this much has not drained since: its client is not reading.
-		if (this.socket.writableLength > this.limit) {
+		const unsent = this.socket.writableLength;
+		if (unsent > this.limit + this.#allowance) {
 			this.#hub.overflow(this);
 			return;
 		}
+		if (unsent <= this.limit) this.#allowance = 0;
 		if (held instanceof Frame) return this.#send(held);
 		// Corked, the frames leave in one writev: one system call for the whole burst.
 		this.socket.cork();
 		for (const frame of held) this.#send(frame);
 		this.socket.uncork();
+	}
+
+	/** Writes the stream's first frame (`ready` or `resumed`, and what came meanwhile) now. */
+	writeFirst(frame: Frame): void {
+		this.write(frame);
+		this.#allowance = frame.raw.length;
 	}
 
 	/** Writes `frame` now, after anything still kept. */

@@ -297,7 +297,7 @@ export class StreamHub {
 			}
 			if (stream.ahead) this.#aheadNew.push(stream);
 		}
-		stream.write(new Frame(texts.join('')));
+		stream.writeFirst(new Frame(texts.join('')));
 		stream.uncork();
 		if (stream.closed) return;
 		this.#services.metrics.eventWritten(resume ? 'resumed' : 'ready', 1);

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE } from '../../../src/lib/contract';
 import { createStreamHub, type StreamHub } from '../../../src/server/streams';
@@ -104,4 +106,62 @@ describe('a client that stops reading', () => {
 		healthy.close();
 		stalled.destroy();
 	});
+
+	it('an agent whose snapshot alone passes the limit is not closed for it: events after it wait and arrive', async () => {
+		// About 1,500 visitors in the agent's conversations: a `ready` of some 300 KB, far past the
+		// 16 KB limit and the Unix socket's kernel buffers, so most of it waits in the process.
+		const big = await createWorkspace(t.services, { agents: 1, visitors: 1 });
+		const agent = big.agents[0]!;
+		const ids = Array.from({ length: 1500 }, () => randomUUID());
+		const conversations = Array.from({ length: ids.length }, () => randomUUID());
+		await sql`insert into users (id, workspace_id, kind, display_name)
+			select unnest(${ids}::uuid[]), ${big.id}::uuid, 'visitor', 'Visitor with a long enough name'`.execute(
+			t.services.db
+		);
+		await sql`insert into conversations (id, workspace_id, visitor_id)
+			select unnest(${conversations}::uuid[]), ${big.id}::uuid, unnest(${ids}::uuid[])`.execute(
+			t.services.db
+		);
+		await sql`insert into conversation_participants (conversation_id, user_id)
+			select unnest(${conversations}::uuid[]), unnest(${ids}::uuid[])
+			union all select unnest(${conversations}::uuid[]), ${agent.id}::uuid`.execute(t.services.db);
+		const closedBefore = await overflowsSoFar();
+		const readiesBefore = await readiesSoFar();
+
+		const socket = stalledAgentStream(agent.sessionToken);
+		await waitFor(() => hub.size === 1, 'the agent stream open');
+		// Its `ready` is written (the hub counts it) while the client has not read a byte yet.
+		await waitFor(async () => (await readiesSoFar()) > readiesBefore, 'ready written');
+		const visitor = big.visitors[0]!;
+		const { connectionId } = await t.services.presence.connect({
+			workspaceId: big.id,
+			userId: visitor.id
+		});
+		await t.services.presence.page(connectionId, { url: 'https://shop.test/x', title: 'After' });
+		// Time for the change to reach the hub and be handed to the stream.
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		expect(hub.size).toBe(1);
+		expect(await overflowsSoFar()).toBe(closedBefore);
+
+		// The client reads now: the whole snapshot, then the page change.
+		let text = '';
+		socket.setEncoding('utf8');
+		socket.on('data', (chunk: string) => (text += chunk));
+		socket.resume();
+		await waitFor(() => text.includes('"title":"After"'), 'the page change after the snapshot');
+		expect(text.indexOf('"type":"ready"')).toBeLessThan(text.indexOf('"title":"After"'));
+		expect(text.split('"userId":').length - 1).toBeGreaterThan(1500);
+		socket.destroy();
+		await waitFor(() => hub.size === 0, 'the stream closed');
+	});
 });
+
+async function overflowsSoFar(): Promise<number> {
+	const families = parsePrometheus((await t.services.metrics.render()).text);
+	return sampleValue(families, 'presence_streams_closed_total', { reason: 'overflow' });
+}
+
+async function readiesSoFar(): Promise<number> {
+	const families = parsePrometheus((await t.services.metrics.render()).text);
+	return sampleValue(families, 'presence_stream_events_written_total', { type: 'ready' });
+}

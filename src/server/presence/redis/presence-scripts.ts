@@ -60,7 +60,11 @@ export class PresenceScripts {
 	#keys: PresenceKeys;
 	#summaryTtlMs: number;
 	#observe: TransitionObserver;
-	#burst: BurstWindow;
+	/**
+	 * One window per kind: a register (someone coming online) waits only behind other registers,
+	 * never behind the node's steady heartbeats.
+	 */
+	#bursts: Record<'register' | 'heartbeat' | 'disconnect', BurstWindow>;
 
 	constructor(
 		redis: RedisClient,
@@ -73,7 +77,11 @@ export class PresenceScripts {
 		this.#keys = keys;
 		this.#summaryTtlMs = summaryTtlMs;
 		this.#observe = observe;
-		this.#burst = new BurstWindow(redis, BURST_HOLD_MS);
+		this.#bursts = {
+			register: new BurstWindow(redis, BURST_HOLD_MS),
+			heartbeat: new BurstWindow(redis, BURST_HOLD_MS),
+			disconnect: new BurstWindow(redis, BURST_HOLD_MS)
+		};
 	}
 
 	/**
@@ -96,7 +104,7 @@ export class PresenceScripts {
 		const reply = await this.#transition<[number?, (string | null)[]?]>(
 			'presenceRegister',
 			a.workspaceId,
-			true,
+			this.#bursts.register,
 			[
 				a.connectionId,
 				a.userId,
@@ -131,7 +139,7 @@ export class PresenceScripts {
 		limit?: HeartbeatLimit;
 	}): Promise<boolean | 'limited'> {
 		const userId = a.userId ?? '';
-		const reply = await this.#burst.send(() =>
+		const reply = await this.#bursts.heartbeat.send(() =>
 			this.#redis.presenceHeartbeat(
 				this.#keys.workspace(a.workspaceId),
 				a.workspaceId,
@@ -156,7 +164,7 @@ export class PresenceScripts {
 		const reply = await this.#transition<[(number | null)?, (string | null)?]>(
 			'presenceDisconnect',
 			a.workspaceId,
-			true,
+			this.#bursts.disconnect,
 			[a.connectionId, a.graceMs]
 		);
 		if (!reply) return null;
@@ -176,7 +184,7 @@ export class PresenceScripts {
 		value: string;
 		via: string;
 	}): Promise<(Transition & { reportedAt: string }) | null> {
-		const reply = await this.#transition<[string?]>('presenceReport', a.workspaceId, false, [
+		const reply = await this.#transition<[string?]>('presenceReport', a.workspaceId, null, [
 			a.connectionId,
 			a.field,
 			a.value,
@@ -190,12 +198,9 @@ export class PresenceScripts {
 		workspaceId: string;
 		batch: number;
 	}): Promise<(Transition & { next: number | null }) | null> {
-		const reply = await this.#transition<[(number | null)?]>(
-			'presenceSweep',
-			a.workspaceId,
-			false,
-			[a.batch]
-		);
+		const reply = await this.#transition<[(number | null)?]>('presenceSweep', a.workspaceId, null, [
+			a.batch
+		]);
 		return reply && { ...reply.head, next: toNumberOrNull(reply.extra[0]) };
 	}
 
@@ -204,7 +209,7 @@ export class PresenceScripts {
 		workspaceId: string;
 		holder: string;
 	}): Promise<(Transition & { expired: number }) | null> {
-		const reply = await this.#transition<[number?]>('presenceExpireHolder', a.workspaceId, false, [
+		const reply = await this.#transition<[number?]>('presenceExpireHolder', a.workspaceId, null, [
 			a.holder
 		]);
 		return reply && { ...reply.head, expired: Number(reply.extra[0] ?? 0) };
@@ -219,7 +224,7 @@ export class PresenceScripts {
 		const reply = await this.#transition<[string[]?]>(
 			'presenceReconcile',
 			a.workspaceId,
-			false,
+			null,
 			pairs
 		);
 		return reply && { ...reply.head, newer: reply.extra[0] ?? [] };
@@ -231,7 +236,7 @@ export class PresenceScripts {
 		connectionId: string;
 		idle: boolean;
 	}): Promise<Transition | null> {
-		const reply = await this.#transition<[]>('presenceIdle', a.workspaceId, false, [
+		const reply = await this.#transition<[]>('presenceIdle', a.workspaceId, null, [
 			a.connectionId,
 			a.idle ? '1' : '0'
 		]);
@@ -244,7 +249,7 @@ export class PresenceScripts {
 		userId: string;
 		availability: string;
 	}): Promise<Transition | null> {
-		const reply = await this.#transition<[]>('presenceAvailability', a.workspaceId, false, [
+		const reply = await this.#transition<[]>('presenceAvailability', a.workspaceId, null, [
 			a.userId,
 			a.availability
 		]);
@@ -261,7 +266,7 @@ export class PresenceScripts {
 		const reply = await this.#transition<[number?, number?, string?]>(
 			'presenceTyping',
 			a.workspaceId,
-			false,
+			null,
 			[a.connectionId, a.conversationId, a.ttlMs]
 		);
 		if (!reply) return null;
@@ -280,7 +285,7 @@ export class PresenceScripts {
 		conversationId: string;
 		userId: string;
 	}): Promise<(Transition & { ended: boolean }) | null> {
-		const reply = await this.#transition<[number?]>('presenceStopTyping', a.workspaceId, false, [
+		const reply = await this.#transition<[number?]>('presenceStopTyping', a.workspaceId, null, [
 			a.conversationId,
 			a.userId
 		]);
@@ -322,11 +327,11 @@ export class PresenceScripts {
 	 * Runs a workspace script (ARGV[1..2] as prelude.lua reads them, then `args`), parses the
 	 * common head of its reply and tells the observer. Null when the script answered nil.
 	 */
-	/** `burst`: one of many alike (opens, closes): it may wait for others to share its write. */
+	/** `burst`: the window of its kind, when one of a burst may wait to share a write. */
 	async #transition<Extra extends unknown[]>(
 		name: ScriptName,
 		workspaceId: string,
-		burst: boolean,
+		burst: BurstWindow | null,
 		args: (string | number)[]
 	): Promise<{ head: Transition; extra: Partial<Extra> } | null> {
 		const send = () =>
@@ -336,7 +341,7 @@ export class PresenceScripts {
 				this.#summaryTtlMs,
 				...args
 			);
-		const reply = (await (burst ? this.#burst.send(send) : send())) as Reply<Extra> | null;
+		const reply = (await (burst ? burst.send(send) : send())) as Reply<Extra> | null;
 		if (reply === null) return null;
 		const [changes, seen, now, ...extra] = reply;
 		const head: Transition = {
