@@ -19,8 +19,10 @@ import type { RedisClient } from '../presence/redis/client';
 export class BurstWindow {
 	#client: RedisClient;
 	#holdMs: number;
-	/** Commands waiting for the window to end; null while no window is open. */
-	#waiting: (() => void)[] | null = null;
+	/** When the latest write left (performance.now()): the window lasts `holdMs` from it. */
+	#sentAt = -Infinity;
+	/** Commands waiting for the window to end. */
+	#waiting: (() => void)[] = [];
 
 	constructor(client: RedisClient, holdMs: number) {
 		this.#client = client;
@@ -28,30 +30,23 @@ export class BurstWindow {
 	}
 
 	send<T>(command: () => Promise<T>): Promise<T> {
-		if (this.#holdMs <= 0) return command();
-		if (this.#waiting === null) {
-			this.#open();
+		const now = performance.now();
+		// No timer for a lone command: it is someone coming online, and every µs shows.
+		if (this.#waiting.length === 0 && now - this.#sentAt >= this.#holdMs) {
+			this.#sentAt = now;
 			return command();
 		}
-		const waiting = this.#waiting;
+		if (this.#waiting.length === 0) setTimeout(this.#end, this.#sentAt + this.#holdMs - now);
 		return new Promise<T>((resolve, reject) => {
-			waiting.push(() => command().then(resolve, reject));
+			this.#waiting.push(() => command().then(resolve, reject));
 		});
 	}
 
-	#open(): void {
-		this.#waiting = [];
-		// Not unref'd: a command waits in it.
-		setTimeout(this.#end, this.#holdMs);
-	}
-
 	#end = (): void => {
-		const waiting = this.#waiting ?? [];
-		if (waiting.length === 0) {
-			this.#waiting = null;
-			return;
-		}
-		this.#open();
+		const waiting = this.#waiting;
+		this.#waiting = [];
+		// They open the next window: what comes within it waits for it to end.
+		this.#sentAt = performance.now();
 		// One Redis: its socket corked while they are sent, so they leave in one write (uncorked
 		// at the end of the turn by `coalesceWrites`, or here). A Cluster routes each command to
 		// its node, where `coalesceWrites` gathers what follows the first.

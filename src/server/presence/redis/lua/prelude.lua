@@ -134,11 +134,17 @@ local function refresh(user, s)
   return false
 end
 
-local function go_online(user, s)
+-- own: { focus, page } of the person's only connection when the caller just wrote it (a first
+-- connection): nothing to read back. Otherwise focus and page are derived from the connections.
+local function go_online(user, s, own)
   s.o = 1
   s.n = 0
   s.l = NOW
-  s.f, s.p, s.i, s.d = derive(user)
+  if own then
+    s.f, s.p, s.i, s.d = own[1], own[2], false, false
+  else
+    s.f, s.p, s.i, s.d = derive(user)
+  end
   emit(user, s)
   SEEN[#SEEN + 1] = user
 end

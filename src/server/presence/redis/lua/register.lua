@@ -62,7 +62,8 @@ redis.call('SADD', BASE .. 'n:' .. holder, conn)
 redis.call('ZADD', BASE .. 'dl', deadline, conn)
 if graced then redis.call('ZREM', BASE .. 'gr', user) end
 if had == 0 and not graced and s.o == 0 then
-  go_online(user, s)
+  -- Its first connection, not inherited (no grace): what derive would read back is f and p.
+  go_online(user, s, { f ~= '' and f, p ~= '' and p })
 else
   refresh(user, s)
 end
