@@ -238,8 +238,8 @@ export interface ViewerScopeRows {
 }
 
 /**
- * Streams' scopes in ONE query (opening a stream is a hot path; `ScopeReader` gathers into it
- * the opens that came while the previous one was in flight): for each viewer, everyone they may see (as `audienceOf`) with their
+ * Streams' scopes in ONE query (opening a stream is a hot path; `ScopeReader` gathers the opens
+ * of a burst into it): for each viewer, everyone they may see (as `audienceOf`) with their
  * stored `last_seen_at`, and the ids of their conversations. Results are in the order of
  * `viewers`. The people are gathered first (participants by index, agents by
  * `users_workspace_kind`) and then joined to `users`: an `or` over the workspace's users made

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ScopeViewer } from '../../../src/server/db/conversations';
 import { ScopeReader } from '../../../src/server/streams/scope-reader';
 import { openConnection } from '../../../src/server/streams/viewer-scope';
-import { createWorkspace } from '../../support/fixtures';
+import { createWorkspace, type TestWorkspace } from '../../support/fixtures';
 import { useTestServices } from '../../support/services';
 
 /**
@@ -26,6 +26,15 @@ function counting(): { plugin: KyselyPlugin; queries: () => number } {
 }
 
 const sorted = (ids: string[]) => [...ids].sort();
+
+/** The workspace's `i`th visitor, as a stream opening would read their scope. */
+const visitorViewer = (ws: TestWorkspace, i: number): ScopeViewer => ({
+	kind: 'visitor',
+	userId: ws.visitors[i]!.id,
+	workspaceId: ws.id
+});
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('ScopeReader', () => {
 	it('reads the scopes of one turn in one query, each viewer its own', async () => {
@@ -94,14 +103,10 @@ describe('ScopeReader', () => {
 		const ws = await createWorkspace(t.services, { agents: 1, visitors: 3 });
 		const count = counting();
 		const reader = new ScopeReader(t.services.db.withPlugin(count.plugin), { maxInFlight: 1 });
-		const viewer = (i: number): ScopeViewer => ({
-			kind: 'visitor',
-			userId: ws.visitors[i]!.id,
-			workspaceId: ws.id
-		});
+		const viewer = (i: number) => visitorViewer(ws, i);
 		const first = reader.read(viewer(0));
 		// The next turn: the first query is on its way, so these two wait for it.
-		await new Promise((resolve) => setImmediate(resolve));
+		await nextTurn();
 		expect(count.queries()).toBe(1);
 		const later = [reader.read(viewer(1)), reader.read(viewer(2))];
 		const scopes = await Promise.all([first, ...later]);
@@ -117,12 +122,7 @@ describe('ScopeReader', () => {
 		const ws = await createWorkspace(t.services, { agents: 1, visitors: 4 });
 		const count = counting();
 		const reader = new ScopeReader(t.services.db.withPlugin(count.plugin), { holdMs: 150 });
-		const viewer = (i: number): ScopeViewer => ({
-			kind: 'visitor',
-			userId: ws.visitors[i]!.id,
-			workspaceId: ws.id
-		});
-		const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+		const viewer = (i: number) => visitorViewer(ws, i);
 		// Nothing came before: the first goes at the end of its turn.
 		const first = reader.read(viewer(0));
 		await nextTurn();

@@ -1,12 +1,12 @@
 import type { LastSeenWriter } from '../shared/last-seen-writer';
 import { RepeatingTask } from '../shared/timer';
 import { DueNotes } from './due-notes';
-
-/** How long after a due note the next one for the same workspace waits to go with others. */
-const DUE_NOTE_SPACING_MS = 50;
 import type { NodeLease } from './node-lease';
 import { PARALLEL } from './presence-scripts';
 import type { EngineContext } from './engine-context';
+
+/** How long after a due note the next one for the same workspace waits to go with others. */
+const DUE_NOTE_SPACING_MS = 50;
 
 /** Due items one sweep script claims per kind; more are left for the next call. */
 const SWEEP_BATCH = 500;

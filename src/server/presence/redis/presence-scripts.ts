@@ -326,8 +326,8 @@ export class PresenceScripts {
 	/**
 	 * Runs a workspace script (ARGV[1..2] as prelude.lua reads them, then `args`), parses the
 	 * common head of its reply and tells the observer. Null when the script answered nil.
+	 * `burst`: the window of its kind, when one of a burst may wait to share a write.
 	 */
-	/** `burst`: the window of its kind, when one of a burst may wait to share a write. */
 	async #transition<Extra extends unknown[]>(
 		name: ScriptName,
 		workspaceId: string,
