@@ -1458,7 +1458,7 @@ function printTargets(report: Report, result: StreamsResult) {
 	const p = app.propagation;
 	const fp = floor.propagation;
 	// The target is absolute, and on a loaded machine a bare server misses it too: say so.
-	const floorOver = fp && fp.samples.length && (fp.p50 > 2 || fp.p99 > 6);
+	const floorOver = !!fp?.samples.length && (fp.p50 > 2 || fp.p99 > 6);
 	check(
 		'propagation p50 <= 2 ms, p99 <= 6 ms',
 		p && p.samples.length ? p.background >= 10_000 && p.p50 <= 2 && p.p99 <= 6 : null,

@@ -104,7 +104,6 @@ export class PresenceScripts {
 		const reply = await this.#transition<[number?, (string | null)[]?]>(
 			'presenceRegister',
 			a.workspaceId,
-			this.#bursts.register,
 			[
 				a.connectionId,
 				a.userId,
@@ -116,7 +115,8 @@ export class PresenceScripts {
 				a.pageAt,
 				a.inheritedFocusMs,
 				...(a.read ?? [])
-			]
+			],
+			this.#bursts.register
 		);
 		if (!reply) throw new Error('register returned nothing');
 		return {
@@ -164,8 +164,8 @@ export class PresenceScripts {
 		const reply = await this.#transition<[(number | null)?, (string | null)?]>(
 			'presenceDisconnect',
 			a.workspaceId,
-			this.#bursts.disconnect,
-			[a.connectionId, a.graceMs]
+			[a.connectionId, a.graceMs],
+			this.#bursts.disconnect
 		);
 		if (!reply) return null;
 		const [graceEnd, userId] = reply.extra;
@@ -184,7 +184,7 @@ export class PresenceScripts {
 		value: string;
 		via: string;
 	}): Promise<(Transition & { reportedAt: string }) | null> {
-		const reply = await this.#transition<[string?]>('presenceReport', a.workspaceId, null, [
+		const reply = await this.#transition<[string?]>('presenceReport', a.workspaceId, [
 			a.connectionId,
 			a.field,
 			a.value,
@@ -198,7 +198,7 @@ export class PresenceScripts {
 		workspaceId: string;
 		batch: number;
 	}): Promise<(Transition & { next: number | null }) | null> {
-		const reply = await this.#transition<[(number | null)?]>('presenceSweep', a.workspaceId, null, [
+		const reply = await this.#transition<[(number | null)?]>('presenceSweep', a.workspaceId, [
 			a.batch
 		]);
 		return reply && { ...reply.head, next: toNumberOrNull(reply.extra[0]) };
@@ -209,7 +209,7 @@ export class PresenceScripts {
 		workspaceId: string;
 		holder: string;
 	}): Promise<(Transition & { expired: number }) | null> {
-		const reply = await this.#transition<[number?]>('presenceExpireHolder', a.workspaceId, null, [
+		const reply = await this.#transition<[number?]>('presenceExpireHolder', a.workspaceId, [
 			a.holder
 		]);
 		return reply && { ...reply.head, expired: Number(reply.extra[0] ?? 0) };
@@ -221,12 +221,7 @@ export class PresenceScripts {
 		held: readonly { userId: string; version: number }[];
 	}): Promise<(Transition & { newer: string[] }) | null> {
 		const pairs = a.held.flatMap((h) => [h.userId, String(h.version)]);
-		const reply = await this.#transition<[string[]?]>(
-			'presenceReconcile',
-			a.workspaceId,
-			null,
-			pairs
-		);
+		const reply = await this.#transition<[string[]?]>('presenceReconcile', a.workspaceId, pairs);
 		return reply && { ...reply.head, newer: reply.extra[0] ?? [] };
 	}
 
@@ -236,7 +231,7 @@ export class PresenceScripts {
 		connectionId: string;
 		idle: boolean;
 	}): Promise<Transition | null> {
-		const reply = await this.#transition<[]>('presenceIdle', a.workspaceId, null, [
+		const reply = await this.#transition<[]>('presenceIdle', a.workspaceId, [
 			a.connectionId,
 			a.idle ? '1' : '0'
 		]);
@@ -249,7 +244,7 @@ export class PresenceScripts {
 		userId: string;
 		availability: string;
 	}): Promise<Transition | null> {
-		const reply = await this.#transition<[]>('presenceAvailability', a.workspaceId, null, [
+		const reply = await this.#transition<[]>('presenceAvailability', a.workspaceId, [
 			a.userId,
 			a.availability
 		]);
@@ -266,7 +261,6 @@ export class PresenceScripts {
 		const reply = await this.#transition<[number?, number?, string?]>(
 			'presenceTyping',
 			a.workspaceId,
-			null,
 			[a.connectionId, a.conversationId, a.ttlMs]
 		);
 		if (!reply) return null;
@@ -285,7 +279,7 @@ export class PresenceScripts {
 		conversationId: string;
 		userId: string;
 	}): Promise<(Transition & { ended: boolean }) | null> {
-		const reply = await this.#transition<[number?]>('presenceStopTyping', a.workspaceId, null, [
+		const reply = await this.#transition<[number?]>('presenceStopTyping', a.workspaceId, [
 			a.conversationId,
 			a.userId
 		]);
@@ -331,8 +325,8 @@ export class PresenceScripts {
 	async #transition<Extra extends unknown[]>(
 		name: ScriptName,
 		workspaceId: string,
-		burst: BurstWindow | null,
-		args: (string | number)[]
+		args: (string | number)[],
+		burst?: BurstWindow
 	): Promise<{ head: Transition; extra: Partial<Extra> } | null> {
 		const send = () =>
 			this.#redis[name](
